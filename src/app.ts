@@ -1,0 +1,51 @@
+import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import type { Config } from './config.ts'
+import configPlugin from './plugins/config.ts'
+import database from './plugins/database.ts'
+import errorHandler from './plugins/error-handler.ts'
+import storage from './plugins/storage.ts'
+import swagger from './plugins/swagger.ts'
+import uploadQueue from './plugins/upload-queue.ts'
+import filesRoutes from './routes/files.ts'
+import getPhoneRoutes from './routes/get-phone.ts'
+import healthRoutes from './routes/health.ts'
+import uploadStatusRoutes from './routes/upload-status.ts'
+import uploadRoutes from './routes/upload.ts'
+
+export interface AppOptions {
+  config: Config
+}
+
+/** Fastify settings shared by the server and the tests' build(). */
+export function serverOptions (config: Config): FastifyServerOptions {
+  return {
+    logger: {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers.cookie']
+    },
+    // The contract's paths end in "/"; clients that drop it reach the same routes.
+    routerOptions: { ignoreTrailingSlash: true },
+    bodyLimit: 1024 * 1024,
+    requestIdHeader: 'x-request-id',
+    // Generous enough for large uploads on slow mobile links, never unbounded.
+    requestTimeout: 10 * 60 * 1000,
+    forceCloseConnections: 'idle',
+    trustProxy: config.trustProxy
+  }
+}
+
+/** The whole service as a plugin: it never listens (server.ts does), so tests inject into it. */
+export default async function app (fastify: FastifyInstance, { config }: AppOptions): Promise<void> {
+  await fastify.register(configPlugin, { config })
+  await fastify.register(errorHandler)
+  await fastify.register(swagger)
+  await fastify.register(database)
+  await fastify.register(uploadQueue)
+  await fastify.register(storage)
+
+  await fastify.register(uploadRoutes)
+  await fastify.register(getPhoneRoutes)
+  await fastify.register(uploadStatusRoutes)
+  await fastify.register(healthRoutes)
+  if (config.storage === 'local') await fastify.register(filesRoutes)
+}

@@ -1,0 +1,139 @@
+import { resolve } from 'node:path'
+import envSchema from 'env-schema'
+import { Type, type Static } from 'typebox'
+
+const MiB = 1024 * 1024
+
+// Every setting the service reads, with its default. Validated once at boot; nothing else reads
+// process.env. The README's configuration table mirrors this list.
+const EnvSchema = Type.Object({
+  NODE_ENV: Type.String({ default: 'development' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), { default: 'info' }),
+  TRUST_PROXY: Type.Boolean({ default: false }),
+  PUBLIC_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+
+  MONGODB_URL: Type.String({ pattern: '^mongodb(\\+srv)?://', default: 'mongodb://127.0.0.1:27017/image_upload' }),
+  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  QUEUE_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_-]+$', default: 'image-upload' }),
+
+  STORAGE: Type.Optional(Type.Union([Type.Literal('dropbox'), Type.Literal('local')])),
+  DROPBOX_APP_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  DROPBOX_APP_SECRET: Type.Optional(Type.String({ minLength: 1 })),
+  DROPBOX_REFRESH_TOKEN: Type.Optional(Type.String({ minLength: 1 })),
+  DROPBOX_API_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  DROPBOX_UPLOAD_STRATEGY: Type.Union([Type.Literal('batch'), Type.Literal('single')], { default: 'batch' }),
+  DROPBOX_CHUNK_THRESHOLD_BYTES: Type.Integer({ minimum: 1, maximum: 150 * MiB, default: 150 * MiB }),
+  DROPBOX_CHUNK_BYTES: Type.Integer({ minimum: 4 * MiB, maximum: 148 * MiB, multipleOf: 4 * MiB, default: 32 * MiB }),
+  DROPBOX_BATCH_MAX_ENTRIES: Type.Integer({ minimum: 1, maximum: 1000, default: 500 }),
+  DROPBOX_BATCH_WINDOW_MS: Type.Integer({ minimum: 0, maximum: 10_000, default: 50 }),
+
+  STAGING_DIR: Type.String({ minLength: 1, default: '.data/staging' }),
+  DATA_DIR: Type.String({ minLength: 1, default: '.data/files' }),
+
+  UPLOAD_MAX_FILE_BYTES: Type.Integer({ minimum: 1, default: 50 * MiB }),
+  UPLOAD_MAX_FILES: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+  UPLOAD_WAIT_MS: Type.Integer({ minimum: 1000, default: 120_000 }),
+
+  WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 8 }),
+  JOB_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 8 })
+})
+
+type Env = Static<typeof EnvSchema>
+
+export type StorageKind = 'dropbox' | 'local'
+
+export interface DropboxSettings {
+  appKey: string
+  appSecret: string
+  refreshToken: string
+  apiBaseUrl: string | undefined
+  strategy: 'batch' | 'single'
+  chunkThresholdBytes: number
+  chunkBytes: number
+  batchMaxEntries: number
+  batchWindowMs: number
+}
+
+export interface Config {
+  env: string
+  port: number
+  host: string
+  logLevel: string
+  trustProxy: boolean
+  publicBaseUrl: string
+  mongodbUrl: string
+  redisUrl: string
+  queuePrefix: string
+  storage: StorageKind
+  dropbox: DropboxSettings | undefined
+  stagingDir: string
+  dataDir: string
+  upload: { maxFileBytes: number, maxFiles: number, waitMs: number }
+  worker: { concurrency: number, attempts: number }
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+const DROPBOX_KEYS = ['DROPBOX_APP_KEY', 'DROPBOX_APP_SECRET', 'DROPBOX_REFRESH_TOKEN'] as const
+
+/**
+ * Reads and validates the settings. `source` defaults to the process environment merged over a
+ * `.env` file in the working directory; tests pass their own object instead.
+ */
+export function loadConfig (source?: Record<string, string | undefined>): Config {
+  let env: Env
+  try {
+    env = envSchema<Env>({
+      schema: structuredClone(EnvSchema),
+      data: source ?? {},
+      env: source === undefined,
+      dotenv: source === undefined
+    })
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: ${(err as Error).message}`)
+  }
+
+  const given = DROPBOX_KEYS.filter(k => env[k] !== undefined)
+  if (given.length > 0 && given.length < DROPBOX_KEYS.length) {
+    const missing = DROPBOX_KEYS.filter(k => env[k] === undefined)
+    throw new ConfigError(`Invalid configuration: ${missing.join(', ')} must be set along with ${given.join(', ')}`)
+  }
+  const storage: StorageKind = env.STORAGE ?? (given.length > 0 ? 'dropbox' : 'local')
+  if (storage === 'dropbox' && given.length === 0) {
+    throw new ConfigError('Invalid configuration: STORAGE=dropbox needs DROPBOX_APP_KEY, DROPBOX_APP_SECRET and DROPBOX_REFRESH_TOKEN')
+  }
+
+  return Object.freeze({
+    env: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    trustProxy: env.TRUST_PROXY,
+    publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    mongodbUrl: env.MONGODB_URL,
+    redisUrl: env.REDIS_URL,
+    queuePrefix: env.QUEUE_PREFIX,
+    storage,
+    dropbox: storage === 'dropbox'
+      ? {
+          appKey: env.DROPBOX_APP_KEY!,
+          appSecret: env.DROPBOX_APP_SECRET!,
+          refreshToken: env.DROPBOX_REFRESH_TOKEN!,
+          apiBaseUrl: env.DROPBOX_API_BASE_URL,
+          strategy: env.DROPBOX_UPLOAD_STRATEGY,
+          chunkThresholdBytes: env.DROPBOX_CHUNK_THRESHOLD_BYTES,
+          chunkBytes: env.DROPBOX_CHUNK_BYTES,
+          batchMaxEntries: env.DROPBOX_BATCH_MAX_ENTRIES,
+          batchWindowMs: env.DROPBOX_BATCH_WINDOW_MS
+        }
+      : undefined,
+    stagingDir: resolve(env.STAGING_DIR),
+    dataDir: resolve(env.DATA_DIR),
+    upload: { maxFileBytes: env.UPLOAD_MAX_FILE_BYTES, maxFiles: env.UPLOAD_MAX_FILES, waitMs: env.UPLOAD_WAIT_MS },
+    worker: { concurrency: env.WORKER_CONCURRENCY, attempts: env.JOB_ATTEMPTS }
+  })
+}

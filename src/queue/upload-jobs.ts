@@ -1,0 +1,41 @@
+// The contract between the API (producer) and the workers: queue name, job payload and result.
+// Payloads carry ids and paths, never secrets or bytes.
+import type { JobsOptions } from 'bullmq'
+
+export const UPLOAD_QUEUE = 'uploads'
+export const UPLOAD_JOB = 'upload'
+
+export interface UploadJobData {
+  /** Also the job id, the staged file's name and the Image document's upload_id. */
+  uploadId: string
+  phoneNumber: string
+  /** The contract's `YYYY-MM-DD_HH:MM:SS_<name>`; storage may add " (n)" on a clash. */
+  fileName: string
+  originalName: string
+  stagedPath: string
+  size: number
+  contentType: string
+  contentHash: string
+  receivedAt: string
+}
+
+export interface UploadJobResult {
+  fileName: string
+  imageUrl: string
+  message: string
+  storagePath: string
+  size: number
+}
+
+/** How long finished jobs stay readable; must outlive the longest wait of the upload endpoint. */
+export const COMPLETED_RETENTION_SECONDS = 24 * 3600
+export const FAILED_RETENTION_SECONDS = 14 * 24 * 3600
+
+export function uploadJobOptions (attempts: number): JobsOptions {
+  return {
+    attempts,
+    backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+    removeOnComplete: { age: COMPLETED_RETENTION_SECONDS },
+    removeOnFail: { age: FAILED_RETENTION_SECONDS }
+  }
+}

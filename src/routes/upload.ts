@@ -1,0 +1,44 @@
+import multipart from '@fastify/multipart'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { MultipartBody, uploadResponses } from '../schemas/upload.ts'
+import { enqueueUpload, uploadJobs } from '../uploads/enqueue.ts'
+import { fileResult } from '../uploads/file-result.ts'
+import { receiveUpload } from '../uploads/receive.ts'
+
+const uploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  // Registered here, not globally, so other scopes (the admin) can parse bodies their own way.
+  await fastify.register(multipart)
+  const { upload, stagingDir, worker } = fastify.config
+
+  fastify.post('/api/upload/', {
+    schema: {
+      summary: 'Upload one or more images for a phone number',
+      description: 'multipart/form-data with a `phone_number` field and image files in `images` (or `images[]`). ' +
+        'Answers when every file is stored, or after the wait limit with 202 and the files still processing.',
+      tags: ['images'],
+      consumes: ['multipart/form-data'],
+      response: uploadResponses
+    },
+    config: { multipartBody: MultipartBody }
+  }, async (request, reply) => {
+    const received = await receiveUpload(request, stagingDir, upload)
+    const jobs = uploadJobs(received)
+    await enqueueUpload(fastify.uploadQueue.queue, jobs, worker.attempts)
+    request.log.info({ phone: received.phoneNumber, files: jobs.length, uploadIds: jobs.map(j => j.uploadId) }, 'upload queued')
+
+    const outcomes = await Promise.all(jobs.map(job => fastify.uploadQueue.waiter.wait(job.uploadId, upload.waitMs)))
+    const results = jobs.map((job, i) => fileResult(job.uploadId, job.fileName, outcomes[i]!))
+    const phoneNumber = received.phoneNumber
+
+    if (results.some(r => r.status === 'failed')) {
+      request.log.warn({ phone: phoneNumber, failed: results.filter(r => r.status === 'failed') }, 'upload failed')
+      return reply.code(500).send({ message: 'Failed to upload all images.', phone_number: phoneNumber, results })
+    }
+    if (results.some(r => r.status === 'pending')) {
+      return reply.code(202).send({ message: 'Upload accepted; some images are still being processed.', phone_number: phoneNumber, results })
+    }
+    return reply.code(200).send({ phone_number: phoneNumber, results })
+  })
+}
+
+export default uploadRoutes

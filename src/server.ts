@@ -1,0 +1,38 @@
+import Fastify from 'fastify'
+import fp from 'fastify-plugin'
+import app, { serverOptions } from './app.ts'
+import { ConfigError, loadConfig } from './config.ts'
+import { ensureDir } from './uploads/staging.ts'
+
+async function main (): Promise<void> {
+  const config = loadConfig()
+  await ensureDir(config.stagingDir)
+  const server = Fastify(serverOptions(config))
+  await server.register(fp(app), { config })
+
+  let closing = false
+  const shutdown = (signal: string): void => {
+    if (closing) return
+    closing = true
+    server.log.info({ signal }, 'shutting down: finishing in-flight requests')
+    // Stop accepting, finish in-flight requests, then close plugins (queue, database) in order.
+    server.close().then(() => process.exit(0), (err: unknown) => {
+      server.log.error({ err }, 'error while closing')
+      process.exit(1)
+    })
+  }
+  process.once('SIGINT', shutdown)
+  process.once('SIGTERM', shutdown)
+
+  await server.listen({ port: config.port, host: config.host })
+  server.log.info({ storage: config.storage, publicBaseUrl: config.publicBaseUrl, docs: `${config.publicBaseUrl}/docs` }, 'image upload API ready')
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(err.message)
+  } else {
+    console.error('API failed to start:', err)
+  }
+  process.exit(1)
+})

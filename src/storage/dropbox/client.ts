@@ -1,0 +1,78 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Dropbox, DropboxAuth, DropboxResponseError, type DropboxResponse } from 'dropbox'
+import type { DropboxSettings } from '../../config.ts'
+import { redirectingFetch } from '../dropbox-fetch.ts'
+import { classify, DropboxTransientError } from './errors.ts'
+
+// The SDK refreshes when the token expires within 300 s; we refresh a little earlier so that it
+// never starts a refresh of its own (it would not be shared between concurrent calls).
+const REFRESH_MARGIN_MS = 330_000
+const TRANSIENT_RETRIES = 3
+const TRANSIENT_BASE_DELAY_MS = 200
+
+/**
+ * The official SDK plus what it lacks: one token refresh at a time per process, shared by every
+ * concurrent call; a retry after a 401 (the token expired server-side); short in-call retries of
+ * 5xx and network errors with exponential backoff and jitter. Every error that escapes is one of
+ * DropboxRateLimitError, DropboxTransientError, DropboxPermanentError.
+ */
+export class DropboxClient {
+  readonly #auth: DropboxAuth
+  readonly sdk: Dropbox
+  #refreshing: Promise<void> | undefined
+  #tokenGeneration = 0
+
+  constructor (settings: DropboxSettings) {
+    const fetch = redirectingFetch(settings.apiBaseUrl)
+    this.#auth = new DropboxAuth({ clientId: settings.appKey, clientSecret: settings.appSecret, refreshToken: settings.refreshToken, fetch })
+    this.sdk = new Dropbox({ auth: this.#auth, fetch })
+  }
+
+  /**
+   * Runs one SDK call. `call` is invoked again on each retry, so it must build its request
+   * afresh (a new read stream for an upload body).
+   */
+  async call<T> (call: (sdk: Dropbox) => Promise<DropboxResponse<T>>): Promise<T> {
+    let refreshedAfter401 = false
+    for (let attempt = 0; ; attempt++) {
+      const generation = await this.#freshToken()
+      try {
+        return (await call(this.sdk)).result
+      } catch (err) {
+        if (err instanceof DropboxResponseError && err.status === 401 && !refreshedAfter401) {
+          refreshedAfter401 = true
+          await this.#refresh(generation)
+          continue
+        }
+        const classified = classify(err)
+        if (classified instanceof DropboxTransientError && attempt < TRANSIENT_RETRIES) {
+          await sleep(TRANSIENT_BASE_DELAY_MS * 2 ** attempt * (0.5 + Math.random()))
+          continue
+        }
+        throw classified
+      }
+    }
+  }
+
+  /** Makes sure a token valid for a while is set; returns its generation. */
+  async #freshToken (): Promise<number> {
+    const expiresAt = this.#auth.getAccessTokenExpiresAt() as Date | undefined
+    if (!this.#auth.getAccessToken() || !expiresAt || expiresAt.getTime() - Date.now() < REFRESH_MARGIN_MS) {
+      await this.#refresh(this.#tokenGeneration)
+    }
+    return this.#tokenGeneration
+  }
+
+  /**
+   * Refreshes unless a newer token than `generation` exists already: concurrent callers that all
+   * saw the same expired token share one refresh.
+   */
+  async #refresh (generation: number): Promise<void> {
+    if (generation !== this.#tokenGeneration) return
+    this.#refreshing ??= this.#auth.refreshAccessToken()
+      .then(() => { this.#tokenGeneration++ })
+      .catch((err: unknown) => { throw classify(err) })
+      .finally(() => { this.#refreshing = undefined })
+    await this.#refreshing
+  }
+}

@@ -1,0 +1,144 @@
+import { createReadStream } from 'node:fs'
+import type { files, sharing } from 'dropbox'
+import type { DropboxSettings } from '../../config.ts'
+import type { FileToStore, Storage, StoredFile } from '../storage.ts'
+import { DropboxClient } from './client.ts'
+import { CommitBatcher, type CommitLock } from './commit-batcher.ts'
+import { DropboxPermanentError, DropboxTransientError, errorRootTag } from './errors.ts'
+import { toRawUrl } from './raw-url.ts'
+
+/** Dropbox's limit for the bytes of one call. */
+export const MAX_BYTES_PER_CALL = 150 * 1024 * 1024
+
+export interface DropboxStorageOptions {
+  /** 'batch': session uploads and grouped commits (fast under contention); 'single': one files/upload per file. */
+  strategy: 'batch' | 'single'
+  /** Files above this size go up in chunks of chunkBytes. */
+  chunkThresholdBytes: number
+  chunkBytes: number
+  batchMaxEntries: number
+  batchWindowMs: number
+  commitLock: CommitLock
+  onRateLimited: (retryAfterMs: number) => void
+}
+
+const bytesOf = (path: string, start: number, size: number) =>
+  createReadStream(path, { start, end: start + size - 1, highWaterMark: 1024 * 1024 })
+
+/** Images in Dropbox under /<phone number>/<file name>, shared through raw links. */
+export class DropboxStorage implements Storage {
+  readonly kind = 'dropbox'
+  readonly client: DropboxClient
+  readonly #options: DropboxStorageOptions
+  readonly #batcher: CommitBatcher
+
+  constructor (settings: DropboxSettings, options: DropboxStorageOptions) {
+    this.client = new DropboxClient(settings)
+    this.#options = options
+    this.#batcher = new CommitBatcher(this.client, options.commitLock, {
+      maxEntries: options.batchMaxEntries,
+      windowMs: options.batchWindowMs,
+      onRateLimited: options.onRateLimited
+    })
+  }
+
+  async put (file: FileToStore): Promise<StoredFile> {
+    // "add" + autorename: the same bytes already there (a retry) are not written again, and a
+    // different file of the same name is kept, this one becoming "name (1).ext".
+    const commit: files.CommitInfo = { path: `/${file.folder}/${file.name}`, mode: { '.tag': 'add' }, autorename: true, mute: true }
+    const metadata = await this.#upload(file, commit)
+
+    if (metadata.content_hash !== file.contentHash) {
+      // The stored bytes are not the staged bytes: remove them so no record can point at them,
+      // and let the job upload again.
+      await this.remove(metadata.path_display ?? commit.path).catch(() => {})
+      throw new DropboxTransientError(`content hash mismatch for ${commit.path}: stored ${metadata.content_hash}, staged ${file.contentHash}`)
+    }
+    return { path: metadata.path_display ?? commit.path, name: metadata.name, size: metadata.size, contentHash: file.contentHash }
+  }
+
+  async #upload (file: FileToStore, commit: files.CommitInfo): Promise<files.FileMetadata> {
+    if (file.size > this.#options.chunkThresholdBytes) return this.#commitSession(await this.#uploadChunks(file), file.size, commit)
+    if (this.#options.strategy === 'single') return this.#uploadOnce(file, commit)
+    return this.#commitSession(await this.#uploadWhole(file), file.size, commit)
+  }
+
+  /** The naive way: one files/upload per file, each a commit of its own. */
+  #uploadOnce (file: FileToStore, commit: files.CommitInfo): Promise<files.FileMetadata> {
+    return this.client.call(sdk => sdk.filesUpload({ ...commit, content_hash: file.contentHash, contents: bytesOf(file.stagedPath, 0, file.size) }))
+  }
+
+  /** Sends a whole (small) file in one closed session: bytes only, no commit, no write lock. */
+  async #uploadWhole (file: FileToStore): Promise<string> {
+    const { session_id: sessionId } = await this.client.call(sdk => sdk.filesUploadSessionStart({
+      close: true, content_hash: file.contentHash, contents: bytesOf(file.stagedPath, 0, file.size)
+    }))
+    return sessionId
+  }
+
+  /** Streams a large file in chunks; memory stays flat whatever the size. */
+  async #uploadChunks (file: FileToStore): Promise<string> {
+    const chunk = this.#options.chunkBytes
+    const first = Math.min(chunk, file.size)
+    const { session_id: sessionId } = await this.client.call(sdk => sdk.filesUploadSessionStart({
+      close: first === file.size, contents: bytesOf(file.stagedPath, 0, first)
+    }))
+    for (let offset = first; offset < file.size; offset += chunk) {
+      const length = Math.min(chunk, file.size - offset)
+      await this.client.call(sdk => sdk.filesUploadSessionAppendV2({
+        cursor: { session_id: sessionId, offset },
+        close: offset + length === file.size,
+        contents: bytesOf(file.stagedPath, offset, length)
+      }))
+    }
+    return sessionId
+  }
+
+  #commitSession (sessionId: string, size: number, commit: files.CommitInfo): Promise<files.FileMetadata> {
+    return this.#batcher.commit({ cursor: { session_id: sessionId, offset: size }, commit })
+  }
+
+  async publicUrl (stored: StoredFile): Promise<string> {
+    return toRawUrl(await this.#sharedLink(stored.path))
+  }
+
+  /** Creates the file's shared link, or finds the one that already exists. */
+  async #sharedLink (path: string): Promise<string> {
+    try {
+      const link = await this.client.call(sdk => sdk.sharingCreateSharedLinkWithSettings({ path }))
+      return link.url
+    } catch (err) {
+      if (!(err instanceof DropboxPermanentError) || err.tag?.split('/')[0] !== 'shared_link_already_exists') throw err
+      const existing = existingLink(err.cause)
+      if (existing) return existing
+    }
+    const { links } = await this.client.call(sdk => sdk.sharingListSharedLinks({ path, direct_only: true }))
+    const url = links[0]?.url
+    if (!url) throw new DropboxTransientError(`Dropbox reported a shared link for ${path} but listed none`)
+    return url
+  }
+
+  async remove (path: string): Promise<boolean> {
+    try {
+      await this.client.call(sdk => sdk.filesDeleteV2({ path }))
+      return true
+    } catch (err) {
+      if (err instanceof DropboxPermanentError && err.tag?.startsWith('path_lookup/not_found')) return false
+      throw err
+    }
+  }
+
+  successMessage (fileName: string): string {
+    return `File '${fileName}' uploaded successfully to Dropbox`
+  }
+
+  async close (): Promise<void> {}
+}
+
+/** The link inside a shared_link_already_exists error, when Dropbox included it. */
+function existingLink (cause: unknown): string | undefined {
+  if (errorRootTag(cause) !== 'shared_link_already_exists') return undefined
+  const body = (cause as { error: { error: sharing.CreateSharedLinkWithSettingsError } }).error.error
+  const inner = (body as { shared_link_already_exists?: { '.tag': string, metadata?: sharing.SharedLinkMetadata } }).shared_link_already_exists
+  return inner?.['.tag'] === 'metadata' ? inner.metadata?.url : undefined
+}

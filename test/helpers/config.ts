@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createConnection } from 'mongoose'
+import { loadConfig, type Config } from '../../src/config.ts'
+
+export interface TestEnv {
+  config: Config
+  env: Record<string, string>
+  stagingDir: string
+  dataDir: string
+}
+
+interface Teardown {
+  teardown: (fn: () => unknown) => void
+}
+
+function required (name: 'REDIS_URL' | 'MONGODB_URL'): string {
+  const value = process.env[name]
+  if (!value) throw new Error(`${name} is not set: run the suite with \`npm test\` (it starts Redis and FerretDB), or set it to a server`)
+  return value
+}
+
+/** The MongoDB URL with another database name, keeping host, credentials and options. */
+export function withDatabase (url: string, db: string): string {
+  const parsed = new URL(url)
+  parsed.pathname = `/${db}`
+  return parsed.toString()
+}
+
+/**
+ * Settings for one test: the suite's Redis and MongoDB, but a database, a queue prefix and
+ * staging/data directories of its own, so test files running in parallel never meet. Everything
+ * is removed at teardown.
+ */
+export async function testEnv (t: Teardown, overrides: Record<string, string> = {}): Promise<TestEnv> {
+  const id = randomUUID().slice(0, 8)
+  const root = await mkdtemp(join(tmpdir(), 'image-upload-'))
+  const stagingDir = join(root, 'staging')
+  const dataDir = join(root, 'files')
+  const env: Record<string, string> = {
+    REDIS_URL: required('REDIS_URL'),
+    MONGODB_URL: withDatabase(required('MONGODB_URL'), `test_${id}`),
+    QUEUE_PREFIX: `test-${id}`,
+    STAGING_DIR: stagingDir,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    PUBLIC_BASE_URL: 'http://localhost:3000',
+    UPLOAD_WAIT_MS: '30000',
+    ...overrides
+  }
+  t.teardown(async () => {
+    const connection = await createConnection(env.MONGODB_URL!).asPromise()
+    await connection.dropDatabase()
+    await connection.close()
+    await rm(root, { recursive: true, force: true })
+  })
+  return { config: loadConfig(env), env, stagingDir, dataDir }
+}

@@ -1,0 +1,96 @@
+import { stat } from 'node:fs/promises'
+import { RateLimitError, UnrecoverableError, type Job } from 'bullmq'
+import type { Logger } from 'pino'
+import type { ImageModel } from '../src/models/image.ts'
+import type { UploadJobData, UploadJobResult } from '../src/queue/upload-jobs.ts'
+import { DropboxPermanentError, DropboxRateLimitError } from '../src/storage/dropbox/errors.ts'
+import type { Storage } from '../src/storage/storage.ts'
+import { removeStaged } from '../src/uploads/staging.ts'
+
+export interface UploadDeps {
+  storage: Storage
+  images: ImageModel
+  logger: Logger
+  /** Pauses the whole queue (every worker process) for this long: Dropbox asked us to wait. */
+  pauseQueue: (ms: number) => Promise<void>
+}
+
+export type UploadJob = Pick<Job<UploadJobData, UploadJobResult>, 'id' | 'data' | 'attemptsStarted'>
+
+/**
+ * One staged file to storage and to MongoDB. Every step is idempotent, so a job that runs twice
+ * (a retry, a worker killed mid-way and its job taken over) leaves one file and one record:
+ * storage does not write identical bytes twice, and the record is keyed by the upload id.
+ * The staged file is deleted only once the record is written.
+ */
+export async function processUpload (job: UploadJob, deps: UploadDeps): Promise<UploadJobResult> {
+  const { data } = job
+  const { storage, images, logger } = deps
+  const log = logger.child({ uploadId: data.uploadId, phone: data.phoneNumber, attempt: job.attemptsStarted })
+
+  const recorded = await images.findOne({ upload_id: data.uploadId }).lean()
+  if (recorded) {
+    // An earlier attempt got as far as the record; only the staged file may be left.
+    await removeStaged([data.stagedPath])
+    return resultOf(storage, recorded.file_name, recorded.image_url, recorded.storage_path, recorded.size)
+  }
+
+  if (!await exists(data.stagedPath)) {
+    throw new UnrecoverableError(`the staged file of upload ${data.uploadId} is missing`)
+  }
+
+  let stored, imageUrl
+  try {
+    stored = await storage.put({ stagedPath: data.stagedPath, folder: data.phoneNumber, name: data.fileName, size: data.size, contentHash: data.contentHash })
+    imageUrl = await storage.publicUrl(stored)
+  } catch (err) {
+    throw await asJobError(err, deps, log)
+  }
+
+  await images.updateOne(
+    { upload_id: data.uploadId },
+    {
+      $setOnInsert: {
+        upload_id: data.uploadId,
+        phone_number: data.phoneNumber,
+        file_name: stored.name,
+        image_url: imageUrl,
+        uploaded_at: new Date(),
+        original_name: data.originalName,
+        storage: storage.kind,
+        storage_path: stored.path,
+        size: stored.size,
+        content_type: data.contentType,
+        content_hash: data.contentHash
+      }
+    },
+    { upsert: true }
+  )
+  await removeStaged([data.stagedPath])
+  log.info({ path: stored.path, size: stored.size }, 'image stored')
+  return resultOf(storage, stored.name, imageUrl, stored.path, stored.size)
+}
+
+function resultOf (storage: Storage, fileName: string, imageUrl: string, storagePath: string, size: number): UploadJobResult {
+  return { fileName, imageUrl, message: storage.successMessage(fileName), storagePath, size }
+}
+
+async function exists (path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false)
+}
+
+/**
+ * Maps storage errors onto BullMQ's retry semantics: a refusal no retry can change fails the job
+ * at once (its reason reaches the client); a 429 pauses the queue and puts the job back without
+ * spending an attempt; anything else is retried with backoff.
+ */
+async function asJobError (err: unknown, deps: UploadDeps, log: Logger): Promise<Error> {
+  if (err instanceof DropboxPermanentError) return new UnrecoverableError(err.message)
+  if (err instanceof DropboxRateLimitError) {
+    log.warn({ retryAfterMs: err.retryAfterMs, reason: err.reason }, 'Dropbox rate limit: pausing the queue')
+    await deps.pauseQueue(err.retryAfterMs)
+    return new RateLimitError()
+  }
+  log.warn({ err }, 'upload attempt failed; will retry')
+  return err as Error
+}

@@ -1,0 +1,59 @@
+import { Queue, Worker } from 'bullmq'
+import type { Logger } from 'pino'
+import type { Config } from '../src/config.ts'
+import { openDatabase } from '../src/models/connect.ts'
+import { blockingConnection } from '../src/queue/redis.ts'
+import { UPLOAD_QUEUE, type UploadJobData, type UploadJobResult } from '../src/queue/upload-jobs.ts'
+import { RedisCommitLock } from '../src/storage/dropbox/redis-commit-lock.ts'
+import { createStorage } from '../src/storage/index.ts'
+import { processUpload } from './process-upload.ts'
+
+// Manual rate limiting (queue.rateLimit) only applies to workers that have a limiter; this one
+// is far above any real rate, so only Dropbox's Retry-After ever holds the queue back.
+const LIMITER = { max: 100_000, duration: 1000 }
+
+export interface RunningWorker {
+  worker: Worker<UploadJobData, UploadJobResult>
+  /** Waits for active jobs to finish, then closes every connection. */
+  close: () => Promise<void>
+}
+
+/** Connects to MongoDB, Redis and storage and starts consuming upload jobs. */
+export async function startUploadWorker (config: Config, logger: Logger): Promise<RunningWorker> {
+  const { redisUrl, queuePrefix: prefix } = config
+  const db = await openDatabase(config.mongodbUrl)
+  const redis = blockingConnection(redisUrl, 'worker-control')
+  const queue = new Queue(UPLOAD_QUEUE, { connection: redis, prefix })
+  queue.on('error', err => logger.warn({ err }, 'queue connection error'))
+  const pauseQueue = (ms: number): Promise<void> => queue.rateLimit(ms)
+  const storage = createStorage(config, {
+    commitLock: new RedisCommitLock(redis, `${prefix}:dropbox-commit-lock`),
+    onRateLimited: ms => { pauseQueue(ms).catch(err => logger.warn({ err }, 'could not pause the queue')) }
+  })
+  const deps = { storage, images: db.images, logger, pauseQueue }
+
+  const workerConnection = blockingConnection(redisUrl, 'worker')
+  const worker = new Worker<UploadJobData, UploadJobResult>(UPLOAD_QUEUE, job => processUpload(job, deps), {
+    connection: workerConnection,
+    prefix,
+    concurrency: config.worker.concurrency,
+    limiter: LIMITER
+  })
+  worker.on('failed', (job, err) => {
+    if (job?.finishedOn) logger.error({ uploadId: job.id, reason: err.message }, 'upload failed for good')
+  })
+  worker.on('error', err => logger.warn({ err }, 'worker connection error'))
+  await worker.waitUntilReady()
+  logger.info({ storage: storage.kind, concurrency: config.worker.concurrency }, 'upload worker ready')
+
+  return {
+    worker,
+    close: async () => {
+      await worker.close()
+      await Promise.all([queue.close(), storage.close(), db.connection.close()])
+      // BullMQ leaves connections it was given open; they are ours to close.
+      redis.disconnect()
+      workerConnection.disconnect()
+    }
+  }
+}
