@@ -5,7 +5,7 @@ import { build, startWorker } from '../helpers/build.ts'
 import { testEnv } from '../helpers/config.ts'
 import { fakeJpeg, randomPng } from '../helpers/images.ts'
 import { multipart, uploadForm } from '../helpers/multipart.ts'
-import { jobCount, stagedFiles } from '../helpers/queue.ts'
+import { stagedFiles } from '../helpers/queue.ts'
 
 const STAMPED = /^\d{4}-\d{2}-\d{2}_\d{2}:\d{2}:\d{2}_/
 

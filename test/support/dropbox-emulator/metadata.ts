@@ -1,0 +1,23 @@
+import type { Entry, FileEntry } from './namespace.ts'
+import type { FileMetadata } from './types.ts'
+
+export function fileMetadata (entry: FileEntry): FileMetadata {
+  return {
+    name: entry.name,
+    id: entry.id,
+    client_modified: entry.clientModified,
+    server_modified: entry.serverModified,
+    rev: entry.rev,
+    size: entry.size,
+    path_lower: entry.pathLower,
+    path_display: entry.pathDisplay,
+    is_downloadable: true,
+    content_hash: entry.contentHash
+  }
+}
+
+// files.Metadata union member, as get_metadata, list_folder and delete_v2 return it.
+export function taggedMetadata (entry: Entry): Record<string, unknown> {
+  if (entry.kind === 'file') return { '.tag': 'file', ...fileMetadata(entry) }
+  return { '.tag': 'folder', name: entry.name, id: entry.id, path_lower: entry.pathLower, path_display: entry.pathDisplay }
+}

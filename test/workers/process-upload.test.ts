@@ -1,0 +1,77 @@
+import { readdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { UnrecoverableError } from 'bullmq'
+import { pino } from 'pino'
+import t, { type Test } from 'tap'
+import { openDatabase } from '../../src/models/connect.ts'
+import type { UploadJobData } from '../../src/queue/upload-jobs.ts'
+import { LocalStorage } from '../../src/storage/local.ts'
+import { DropboxContentHasher } from '../../src/uploads/content-hash.ts'
+import { ensureDir } from '../../src/uploads/staging.ts'
+import { processUpload, type UploadJob } from '../../workers/process-upload.ts'
+import { testEnv } from '../helpers/config.ts'
+import { randomPng } from '../helpers/images.ts'
+
+async function setup (t: Test) {
+  const { config } = await testEnv(t)
+  const db = await openDatabase(config.mongodbUrl)
+  t.teardown(() => db.connection.close())
+  await ensureDir(config.stagingDir)
+  const storage = new LocalStorage(config.dataDir, config.publicBaseUrl)
+  const deps = { storage, images: db.images, logger: pino({ level: 'silent' }), pauseQueue: async () => {} }
+  return { config, db, storage, deps }
+}
+
+async function stagedJob (stagingDir: string, id: string, content: Buffer): Promise<UploadJob> {
+  const stagedPath = join(stagingDir, id)
+  await writeFile(stagedPath, content)
+  const data: UploadJobData = {
+    uploadId: id,
+    phoneNumber: '100',
+    fileName: '2024-12-17_12:30:45_a.png',
+    originalName: 'a.png',
+    stagedPath,
+    size: content.length,
+    contentType: 'image/png',
+    contentHash: new DropboxContentHasher().update(content).digest(),
+    receivedAt: new Date().toISOString()
+  }
+  return { id, data, attemptsStarted: 1 }
+}
+
+t.test('a job run twice leaves one file and one record', async t => {
+  const { config, db, deps } = await setup(t)
+  const content = randomPng()
+  const job = await stagedJob(config.stagingDir, 'b4f0e3a2-0000-4000-8000-000000000001', content)
+
+  const first = await processUpload(job, deps)
+  // A worker that died after storing but before acknowledging: the same job runs again, its
+  // staged file restored as if the removal had not happened.
+  await writeFile(job.data.stagedPath, content)
+  const second = await processUpload({ ...job, attemptsStarted: 2 }, deps)
+
+  t.same(second, first)
+  t.equal(await db.images.countDocuments({ phone_number: '100' }), 1)
+  t.same(await readdir(join(config.dataDir, '100')), ['2024-12-17_12:30:45_a.png'])
+  t.same(await readdir(config.stagingDir), [], 'the staged file is removed')
+})
+
+t.test('a retry after the file was stored but before the record was written writes one record', async t => {
+  const { config, db, storage, deps } = await setup(t)
+  const content = randomPng()
+  const job = await stagedJob(config.stagingDir, 'b4f0e3a2-0000-4000-8000-000000000002', content)
+  // The first attempt got as far as storage.
+  await storage.put({ stagedPath: job.data.stagedPath, folder: '100', name: job.data.fileName, size: content.length, contentHash: job.data.contentHash })
+
+  const result = await processUpload(job, deps)
+  t.equal(result.fileName, job.data.fileName, 'the same name, not a renamed copy')
+  t.equal(await db.images.countDocuments({}), 1)
+  t.same(await readdir(join(config.dataDir, '100')), [job.data.fileName])
+})
+
+t.test('a job whose staged file is gone fails for good', async t => {
+  const { config, deps } = await setup(t)
+  const job = await stagedJob(config.stagingDir, 'b4f0e3a2-0000-4000-8000-000000000003', randomPng())
+  job.data.stagedPath = join(config.stagingDir, 'missing')
+  await t.rejects(processUpload(job, deps), UnrecoverableError)
+})
