@@ -3,6 +3,7 @@
 #   scripts/run.sh dev     the API and a worker with local Redis and FerretDB (Ctrl-C stops all)
 #   scripts/run.sh test    type check, lint and the whole tap suite against real services
 #   scripts/run.sh bench   the benchmarks (see BENCHMARKS.md)
+#   scripts/run.sh openapi regenerate openapi/openapi.json from the route schemas
 set -euo pipefail
 cd "$(dirname "$0")/.."
 task=${1:?usage: scripts/run.sh dev|test|bench [args]}
@@ -13,5 +14,6 @@ case "$task" in
   dev) exec node scripts/dev.ts "$@" ;;
   test) exec node scripts/test.ts "$@" ;;
   bench) exec node bench/run.ts "$@" ;;
+  openapi) exec node scripts/write-openapi.ts "$@" ;;
   *) echo "unknown task: $task" >&2; exit 2 ;;
 esac

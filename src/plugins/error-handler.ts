@@ -16,6 +16,9 @@ export default fp(async (fastify) => {
     if (error.validation) {
       return reply.code(400).send({ message: `Invalid request: ${error.message}.` })
     }
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reply.code(415).send({ message: `Unsupported Content-Type '${request.headers['content-type'] ?? ''}'. Send multipart/form-data to upload, JSON otherwise.` })
+    }
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ message: error.message })
     }

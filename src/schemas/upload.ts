@@ -42,10 +42,10 @@ export const UploadAccepted = Type.Object({
 
 export const UploadFailure = Type.Object({
   message: Type.String(),
-  phone_number: Type.String(),
-  results: Type.Array(FileResult)
+  phone_number: Type.Optional(Type.String()),
+  results: Type.Optional(Type.Array(FileResult))
 }, {
-  description: 'At least one image failed for good; `results` says which, and why.',
+  description: 'At least one image failed for good; `results` says which, and why. (An unexpected error answers `message` alone.)',
   examples: [{
     message: 'Failed to upload all images.',
     phone_number: '1234567890',

@@ -121,6 +121,6 @@ function translateMultipartError (err: unknown): unknown {
   }
   const message = (err as Error).message ?? ''
   // busboy's parse errors ("Unexpected end of form", "Malformed part header", ...).
-  if (/unexpected end of form|malformed|boundary/i.test(message)) return badRequest('The multipart body is malformed or incomplete.')
+  if (/unexpected end of (form|multipart)|malformed|boundary/i.test(message)) return badRequest('The multipart body is malformed or incomplete.')
   return err
 }
