@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
+import { ADMIN_PASSWORD_MAX_LENGTH, ADMIN_PASSWORD_MIN_LENGTH, ADMIN_USERNAME_PATTERN } from './admin/auth/rules.ts'
 
 const MiB = 1024 * 1024
 
@@ -37,7 +38,16 @@ const EnvSchema = Type.Object({
   UPLOAD_WAIT_MS: Type.Integer({ minimum: 1000, default: 120_000 }),
 
   WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 8 }),
-  JOB_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 8 })
+  JOB_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 8 }),
+
+  ADMIN_ENABLED: Type.Boolean({ default: true }),
+  ADMIN_SESSION_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 30 * 24 * 3600, default: 8 * 3600 }),
+  ADMIN_SESSION_MAX_AGE_SECONDS: Type.Integer({ minimum: 60, maximum: 90 * 24 * 3600, default: 24 * 3600 }),
+  ADMIN_COOKIE_SECURE: Type.Optional(Type.Boolean()),
+  ADMIN_LOGIN_ATTEMPTS_PER_MINUTE: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+  ADMIN_TIME_ZONE: Type.String({ minLength: 1, default: 'UTC' }),
+  ADMIN_BOOTSTRAP_USERNAME: Type.Optional(Type.String({ pattern: ADMIN_USERNAME_PATTERN })),
+  ADMIN_BOOTSTRAP_PASSWORD: Type.Optional(Type.String({ minLength: ADMIN_PASSWORD_MIN_LENGTH, maxLength: ADMIN_PASSWORD_MAX_LENGTH }))
 })
 
 type Env = Static<typeof EnvSchema>
@@ -72,6 +82,20 @@ export interface Config {
   dataDir: string
   upload: { maxFileBytes: number, maxFiles: number, waitMs: number }
   worker: { concurrency: number, attempts: number }
+  admin: AdminSettings
+}
+
+export interface AdminSettings {
+  enabled: boolean
+  /** Idle timeout: a session unused for this long ends. */
+  sessionTtlSeconds: number
+  /** Absolute lifetime: a session ends this long after login, however busy. */
+  sessionMaxAgeSeconds: number
+  cookieSecure: boolean
+  loginAttemptsPerMinute: number
+  timeZone: string
+  /** An account created at start when no admin account exists yet. */
+  bootstrap: { username: string, password: string } | undefined
 }
 
 export class ConfigError extends Error {
@@ -102,6 +126,7 @@ export function loadConfig (source?: Record<string, string | undefined>): Config
     const missing = DROPBOX_KEYS.filter(k => env[k] === undefined)
     throw new ConfigError(`Invalid configuration: ${missing.join(', ')} must be set along with ${given.join(', ')}`)
   }
+  const admin = adminSettings(env)
   const storage: StorageKind = env.STORAGE ?? (given.length > 0 ? 'dropbox' : 'local')
   if (storage === 'dropbox' && given.length === 0) {
     throw new ConfigError('Invalid configuration: STORAGE=dropbox needs DROPBOX_APP_KEY, DROPBOX_APP_SECRET and DROPBOX_REFRESH_TOKEN')
@@ -134,6 +159,33 @@ export function loadConfig (source?: Record<string, string | undefined>): Config
     stagingDir: resolve(env.STAGING_DIR),
     dataDir: resolve(env.DATA_DIR),
     upload: { maxFileBytes: env.UPLOAD_MAX_FILE_BYTES, maxFiles: env.UPLOAD_MAX_FILES, waitMs: env.UPLOAD_WAIT_MS },
-    worker: { concurrency: env.WORKER_CONCURRENCY, attempts: env.JOB_ATTEMPTS }
+    worker: { concurrency: env.WORKER_CONCURRENCY, attempts: env.JOB_ATTEMPTS },
+    admin
   })
+}
+
+function adminSettings (env: Env): AdminSettings {
+  const { ADMIN_BOOTSTRAP_USERNAME: username, ADMIN_BOOTSTRAP_PASSWORD: password } = env
+  if ((username === undefined) !== (password === undefined)) {
+    throw new ConfigError('Invalid configuration: ADMIN_BOOTSTRAP_USERNAME and ADMIN_BOOTSTRAP_PASSWORD must be set together')
+  }
+  if (env.ADMIN_SESSION_MAX_AGE_SECONDS < env.ADMIN_SESSION_TTL_SECONDS) {
+    throw new ConfigError('Invalid configuration: ADMIN_SESSION_MAX_AGE_SECONDS must not be less than ADMIN_SESSION_TTL_SECONDS')
+  }
+  try {
+    // eslint-disable-next-line no-new
+    new Intl.DateTimeFormat('en', { timeZone: env.ADMIN_TIME_ZONE })
+  } catch {
+    throw new ConfigError(`Invalid configuration: ADMIN_TIME_ZONE '${env.ADMIN_TIME_ZONE}' is not an IANA time zone such as UTC or Europe/Berlin`)
+  }
+  return {
+    enabled: env.ADMIN_ENABLED,
+    sessionTtlSeconds: env.ADMIN_SESSION_TTL_SECONDS,
+    sessionMaxAgeSeconds: env.ADMIN_SESSION_MAX_AGE_SECONDS,
+    // Behind HTTPS (as PUBLIC_BASE_URL says) the cookie must never travel over plain HTTP.
+    cookieSecure: env.ADMIN_COOKIE_SECURE ?? env.PUBLIC_BASE_URL?.startsWith('https://') ?? false,
+    loginAttemptsPerMinute: env.ADMIN_LOGIN_ATTEMPTS_PER_MINUTE,
+    timeZone: env.ADMIN_TIME_ZONE,
+    bootstrap: username !== undefined && password !== undefined ? { username: username.toLowerCase(), password } : undefined
+  }
 }

@@ -25,6 +25,12 @@ const imageSchema = new Schema({
 imageSchema.index({ upload_id: 1 }, { unique: true })
 imageSchema.index({ phone_number: 1, uploaded_at: -1 })
 imageSchema.index({ uploaded_at: -1 })
+// The admin list sorts by any of its columns with _id as the tiebreak and pages by seeking from
+// the last row (keyset pagination): each sort needs its (column, _id) index to stay fast.
+imageSchema.index({ uploaded_at: -1, _id: -1 })
+imageSchema.index({ phone_number: 1, _id: 1 })
+imageSchema.index({ file_name: 1, _id: 1 })
+imageSchema.index({ image_url: 1, _id: 1 })
 
 const bind = (connection: Connection) => connection.model('Image', imageSchema)
 
