@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyServerOptions } from 'fastify'
+import admin from './admin/index.ts'
 import type { Config } from './config.ts'
 import configPlugin from './plugins/config.ts'
 import database from './plugins/database.ts'
@@ -48,4 +49,6 @@ export default async function app (fastify: FastifyInstance, { config }: AppOpti
   await fastify.register(uploadStatusRoutes)
   await fastify.register(healthRoutes)
   if (config.storage === 'local') await fastify.register(filesRoutes)
+  // The operators' panel, in a scope of its own (sessions, HTML errors); ADMIN_ENABLED=false leaves it out.
+  if (config.admin.enabled) await fastify.register(admin, { prefix: '/admin' })
 }

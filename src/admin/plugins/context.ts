@@ -1,0 +1,48 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Redis } from 'ioredis'
+import type { AdminAccounts } from '../auth/accounts.ts'
+import type { AdminSession, SessionStore } from '../auth/session-store.ts'
+import type { Html } from '../views/html.ts'
+import type { PageContext } from '../views/layout.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    admin: {
+      sessions: SessionStore
+      accounts: AdminAccounts
+      /** The admin's own connection (sessions, login limits); fails fast like the producer's. */
+      redis: Redis
+    }
+  }
+  interface FastifyRequest {
+    adminSession: AdminSession | null
+  }
+  interface FastifyContextConfig {
+    /** Reachable without a session: the login form and the stylesheet. */
+    adminPublic?: boolean
+    /** JSON or an asset: an anonymous request gets 401 instead of a redirect to the login page. */
+    adminApi?: boolean
+    /** A state-changing route whose client cannot send the form token (Bull Board, login). */
+    csrfExempt?: boolean
+  }
+}
+
+export const SESSION_COOKIE = 'admin_session'
+
+export function sendHtml (reply: FastifyReply, status: number, page: Html): FastifyReply {
+  return reply.code(status).type('text/html; charset=utf-8').send(page.text)
+}
+
+/** What every logged-in page shows: who is logged in, the form token and waiting messages. */
+export async function pageContext (request: FastifyRequest): Promise<PageContext> {
+  const session = request.adminSession
+  if (!session) return {}
+  const flashes = await request.server.admin.sessions.takeFlashes(session)
+  return { username: session.username, csrfToken: session.csrfToken, flashes }
+}
+
+/** The current session; the guard has already turned anonymous requests away. */
+export function sessionOf (request: FastifyRequest): AdminSession {
+  if (!request.adminSession) throw new Error('admin route reached without a session')
+  return request.adminSession
+}

@@ -1,0 +1,47 @@
+import { once } from 'node:events'
+import cookie from '@fastify/cookie'
+import fp from 'fastify-plugin'
+import { Redis } from 'ioredis'
+import { adminUserModel } from '../../models/admin-user.ts'
+import { AccountError, AdminAccounts } from '../auth/accounts.ts'
+import { SessionStore } from '../auth/session-store.ts'
+import { SESSION_COOKIE } from './context.ts'
+
+/** Loads the session named by the cookie, if any; the guard decides what anonymous requests get. */
+export default fp(async (fastify) => {
+  const { redisUrl, queuePrefix, admin } = fastify.config
+  const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: 'admin' })
+  redis.on('error', err => fastify.log.warn({ err }, 'admin Redis connection error'))
+  fastify.addHook('onClose', async () => { redis.disconnect() })
+  if (redis.status !== 'ready') await once(redis, 'ready')
+
+  const users = adminUserModel(fastify.db.connection)
+  await users.createIndexes()
+  const accounts = new AdminAccounts(users)
+  const sessions = new SessionStore(redis, queuePrefix, admin.sessionTtlSeconds, admin.sessionMaxAgeSeconds)
+  fastify.decorate('admin', { sessions, accounts, redis })
+
+  if (admin.bootstrap && !await accounts.any()) {
+    try {
+      await accounts.create(admin.bootstrap.username, admin.bootstrap.password)
+      fastify.log.info({ username: admin.bootstrap.username }, 'admin account created from ADMIN_BOOTSTRAP_USERNAME')
+    } catch (err) {
+      // Another API process starting at the same moment created it first.
+      if (!(err instanceof AccountError)) throw err
+    }
+  } else if (!admin.bootstrap && !await accounts.any()) {
+    fastify.log.warn('the admin panel has no account yet: create one with `npm run create-admin -- --username NAME`')
+  }
+
+  await fastify.register(cookie)
+  fastify.decorateRequest('adminSession', null)
+  fastify.addHook('onRequest', async (request) => {
+    const sid = request.cookies[SESSION_COOKIE]
+    if (!sid) return
+    const session = await sessions.get(sid)
+    if (!session) return
+    // A deleted account or a changed password ends the session on its next request.
+    if (await accounts.stillValid(session)) request.adminSession = session
+    else await sessions.destroy(sid)
+  })
+}, { name: 'admin-sessions', dependencies: ['config', 'database'] })
