@@ -18,11 +18,15 @@ export function listUrl (params: ListParams, change: Partial<Record<keyof ListPa
     range: params.range,
     from: params.range === 'custom' ? params.from : undefined,
     to: params.range === 'custom' ? params.to : undefined,
-    sort: params.sort === 'uploaded_at' ? undefined : params.sort,
-    dir: params.dir === (params.sort === 'uploaded_at' ? 'desc' : 'asc') ? undefined : params.dir,
-    per: params.per === 50 ? undefined : String(params.per)
+    sort: params.sort,
+    dir: params.dir,
+    per: String(params.per)
   }
   for (const [k, v] of Object.entries(change)) merged[k] = v === undefined ? undefined : String(v)
+  // Defaults stay out of the URL: newest first, text columns A-Z, 50 a page.
+  if (merged.dir === (merged.sort === 'uploaded_at' ? 'desc' : 'asc')) merged.dir = undefined
+  if (merged.sort === 'uploaded_at') merged.sort = undefined
+  if (merged.per === '50') merged.per = undefined
   return `/admin/images${query(merged)}`
 }
 
