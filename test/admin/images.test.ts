@@ -179,6 +179,13 @@ t.test('view and edit a record', async t => {
   t.equal(record!.storage_path, '/1234567890/a.jpg', 'the stored file is not moved')
   t.match((await flashes(operator, `/admin/images/${id}`))[0], /^success: Saved 'renamed.jpg' \(changed: phone_number, file_name, image_url, uploaded_at\)/)
 
+  // Saving the form untouched changes nothing, not even the milliseconds the form cannot show.
+  const precise = await insert(app, imageRecord('1', 'precise.jpg', '2024-12-17T12:30:45.678Z'))
+  const untouched = await operator.post(`/admin/images/${precise}`, { phone_number: '1', file_name: 'precise.jpg', image_url: 'http://localhost:3000/files/1/precise.jpg', uploaded_at: '2024-12-17T12:30:45' })
+  t.equal(untouched.statusCode, 303)
+  t.same(await flashes(operator, `/admin/images/${precise}`), ['success: Nothing changed.'])
+  t.equal((await app.db.images.findById(precise).lean())!.uploaded_at.toISOString(), '2024-12-17T12:30:45.678Z')
+
   t.equal((await operator.request({ method: 'GET', url: '/admin/images/0123456789abcdef01234567' })).statusCode, 404)
   const notAnId = await operator.request({ method: 'GET', url: '/admin/images/nope' })
   t.equal(notAnId.statusCode, 400)

@@ -65,13 +65,16 @@ const imageRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const { _csrf: _, ...values } = request.body
       return sendHtml(reply, 400, imageDetailPage(await pageContext(request), image, { values, errors: check.errors }, timeZone))
     }
-    const result = await images.updateOne({ _id: image._id }, { $set: check.fields }, { runValidators: true })
+    const fields = { ...check.fields }
+    // The form shows whole seconds; an untouched time keeps its milliseconds.
+    if (Math.floor(fields.uploaded_at.getTime() / 1000) === Math.floor(image.uploaded_at.getTime() / 1000)) fields.uploaded_at = image.uploaded_at
+    const changed = EDITABLE.filter(k => !same(fields[k], image[k]))
+    const result = await images.updateOne({ _id: image._id }, { $set: fields }, { runValidators: true })
     if (result.matchedCount === 0) throw notFound()
-    const changed = EDITABLE.filter(k => !same(check.fields[k], image[k]))
     request.log.info({ admin: session.username, imageId: request.params.id, changed }, 'admin edited an image record')
     await fastify.admin.sessions.flash(session, {
       kind: 'success',
-      text: changed.length > 0 ? `Saved '${check.fields.file_name}' (changed: ${changed.join(', ')}).` : 'Nothing changed.'
+      text: changed.length > 0 ? `Saved '${fields.file_name}' (changed: ${changed.join(', ')}).` : 'Nothing changed.'
     })
     return reply.redirect(`/admin/images/${request.params.id}`, 303)
   })
