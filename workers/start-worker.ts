@@ -2,7 +2,7 @@ import { Queue, Worker } from 'bullmq'
 import type { Logger } from 'pino'
 import type { Config } from '../src/config.ts'
 import { openDatabase } from '../src/models/connect.ts'
-import { blockingConnection } from '../src/queue/redis.ts'
+import { blockingConnection, closeWithin, isConnectionError } from '../src/queue/redis.ts'
 import { UPLOAD_QUEUE, type UploadJobData, type UploadJobResult } from '../src/queue/upload-jobs.ts'
 import { RedisCommitLock } from '../src/storage/dropbox/redis-commit-lock.ts'
 import { createStorage } from '../src/storage/index.ts'
@@ -11,6 +11,7 @@ import { processUpload } from './process-upload.ts'
 // Manual rate limiting (queue.rateLimit) only applies to workers that have a limiter; this one
 // is far above any real rate, so only Dropbox's Retry-After ever holds the queue back.
 const LIMITER = { max: 100_000, duration: 1000 }
+const CLOSE_TIMEOUT_MS = 30_000
 
 export interface RunningWorker {
   worker: Worker<UploadJobData, UploadJobResult>
@@ -22,9 +23,11 @@ export interface RunningWorker {
 export async function startUploadWorker (config: Config, logger: Logger): Promise<RunningWorker> {
   const { redisUrl, queuePrefix: prefix } = config
   const db = await openDatabase(config.mongodbUrl)
-  const redis = blockingConnection(redisUrl, 'worker-control')
+  const onError = (err: Error): void => { logger.warn({ err: err.message }, 'redis connection error') }
+  const redis = blockingConnection(redisUrl, 'worker-control', onError)
   const queue = new Queue(UPLOAD_QUEUE, { connection: redis, prefix })
-  queue.on('error', err => logger.warn({ err }, 'queue connection error'))
+  const onQueueError = (err: Error): void => { if (!isConnectionError(err)) logger.warn({ err }, 'upload queue error') }
+  queue.on('error', onQueueError)
   const pauseQueue = (ms: number): Promise<void> => queue.rateLimit(ms)
   const storage = createStorage(config, {
     commitLock: new RedisCommitLock(redis, `${prefix}:dropbox-commit-lock`),
@@ -32,7 +35,7 @@ export async function startUploadWorker (config: Config, logger: Logger): Promis
   })
   const deps = { storage, images: db.images, logger, pauseQueue }
 
-  const workerConnection = blockingConnection(redisUrl, 'worker')
+  const workerConnection = blockingConnection(redisUrl, 'worker', onError)
   const worker = new Worker<UploadJobData, UploadJobResult>(UPLOAD_QUEUE, job => processUpload(job, deps), {
     connection: workerConnection,
     prefix,
@@ -42,15 +45,18 @@ export async function startUploadWorker (config: Config, logger: Logger): Promis
   worker.on('failed', (job, err) => {
     if (job?.finishedOn) logger.error({ uploadId: job.id, reason: err.message }, 'upload failed for good')
   })
-  worker.on('error', err => logger.warn({ err }, 'worker connection error'))
+  worker.on('error', onQueueError)
   await worker.waitUntilReady()
   logger.info({ storage: storage.kind, concurrency: config.worker.concurrency }, 'upload worker ready')
 
   return {
     worker,
     close: async () => {
-      await worker.close()
-      await Promise.all([queue.close(), storage.close(), db.connection.close()])
+      // Active jobs get a generous while to finish; Redis being down must not block the exit.
+      if (!await closeWithin(CLOSE_TIMEOUT_MS, () => worker.close())) {
+        logger.warn('worker did not close in time (Redis unreachable?); active jobs will be retried elsewhere')
+      }
+      await closeWithin(5000, () => Promise.all([queue.close(), storage.close(), db.connection.close()]))
       // BullMQ leaves connections it was given open; they are ours to close.
       redis.disconnect()
       workerConnection.disconnect()

@@ -63,8 +63,8 @@ async function start (name: string, command: string, args: string[], port: numbe
  * Redis on a free port: in memory only, or, given `dataDir`, with an append-only file there so
  * queued jobs survive a restart.
  */
-export async function startRedis (options: { dataDir?: string, quiet?: boolean } = {}): Promise<Service> {
-  const port = await freePort()
+export async function startRedis (options: { dataDir?: string, port?: number, quiet?: boolean } = {}): Promise<Service> {
+  const port = options.port ?? await freePort()
   const persistence = options.dataDir
     ? ['--dir', await mkdirp(join(options.dataDir, 'redis')), '--appendonly', 'yes', '--save', '']
     : ['--save', '', '--appendonly', 'no']
@@ -78,8 +78,8 @@ async function mkdirp (dir: string): Promise<string> {
 }
 
 /** FerretDB on SQLite files under `dataDir`, reached as database `dbName`. */
-export async function startFerretDB (dataDir: string, dbName: string, options: { quiet?: boolean } = {}): Promise<Service> {
-  const port = await freePort()
+export async function startFerretDB (dataDir: string, dbName: string, options: { port?: number, quiet?: boolean } = {}): Promise<Service> {
+  const port = options.port ?? await freePort()
   const dir = await mkdirp(join(dataDir, 'ferretdb'))
   return start('ferretdb', join(ROOT, '.local/bin/ferretdb'), [`--listen-addr=127.0.0.1:${port}`, `--sqlite-url=file:${dir}/`, '--log-level=error'],
     port, `mongodb://127.0.0.1:${port}/${dbName}`, options.quiet ?? true)

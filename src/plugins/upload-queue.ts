@@ -2,7 +2,7 @@ import { Queue, QueueEvents } from 'bullmq'
 import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
 import { JobWaiter } from '../queue/job-waiter.ts'
-import { blockingConnection, producerConnection } from '../queue/redis.ts'
+import { blockingConnection, closeWithin, isConnectionError, producerConnection } from '../queue/redis.ts'
 import { UPLOAD_QUEUE, type UploadJobData, type UploadJobResult } from '../queue/upload-jobs.ts'
 
 declare module 'fastify' {
@@ -18,20 +18,23 @@ declare module 'fastify' {
 
 export default fp(async (fastify) => {
   const { redisUrl, queuePrefix: prefix } = fastify.config
-  const redis = producerConnection(redisUrl)
+  const onError = (err: Error): void => { fastify.log.warn({ err: err.message }, 'redis connection error') }
+  const redis = producerConnection(redisUrl, onError)
   const queue = new Queue<UploadJobData, UploadJobResult>(UPLOAD_QUEUE, { connection: redis, prefix })
-  const eventsConnection = blockingConnection(redisUrl, 'api-events')
+  const eventsConnection = blockingConnection(redisUrl, 'api-events', onError)
   const events = new QueueEvents(UPLOAD_QUEUE, { connection: eventsConnection, prefix })
-  // Errors are retried by ioredis; log them instead of crashing on an unhandled 'error' event.
-  queue.on('error', err => fastify.log.warn({ err }, 'upload queue connection error'))
-  events.on('error', err => fastify.log.warn({ err }, 'queue events connection error'))
+  const onQueueError = (err: Error): void => { if (!isConnectionError(err)) fastify.log.warn({ err }, 'upload queue error') }
+  queue.on('error', onQueueError)
+  events.on('error', onQueueError)
   await Promise.all([queue.waitUntilReady(), events.waitUntilReady()])
   const waiter = new JobWaiter(queue, events)
 
   fastify.decorate('uploadQueue', { queue, waiter, redis })
   fastify.addHook('onClose', async () => {
     waiter.close()
-    await Promise.all([events.close(), queue.close()])
+    if (!await closeWithin(5000, () => Promise.all([events.close(), queue.close()]))) {
+      fastify.log.warn('Redis unreachable: upload queue closed without waiting for it')
+    }
     // BullMQ leaves connections it was given open; they are ours to close.
     redis.disconnect()
     eventsConnection.disconnect()

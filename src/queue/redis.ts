@@ -1,11 +1,39 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis, type RedisOptions } from 'ioredis'
+
+type ErrorListener = (err: Error) => void
 
 // The API must fail fast when Redis is down (an add that cannot reach Redis becomes a 503 at
 // once instead of hanging the request); workers and blocking readers must wait for Redis forever.
-export function producerConnection (url: string): Redis {
-  return new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: 'api' } satisfies RedisOptions)
+// Both reconnect on their own; errors go to the caller's listener (ioredis prints "Unhandled
+// error event" for every reconnect attempt otherwise).
+export function producerConnection (url: string, onError: ErrorListener): Redis {
+  return new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: 'api' } satisfies RedisOptions).on('error', onError)
 }
 
-export function blockingConnection (url: string, connectionName: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, connectionName } satisfies RedisOptions)
+export function blockingConnection (url: string, connectionName: string, onError: ErrorListener): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, connectionName } satisfies RedisOptions).on('error', onError)
+}
+
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'])
+
+/** BullMQ re-emits the connection errors already logged by the connection's own listener. */
+export function isConnectionError (err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code
+  return (code !== undefined && CONNECTION_ERRORS.has(code)) || /Connection is closed|Stream isn't writeable/.test(err.message)
+}
+
+/**
+ * Runs a graceful close, but gives up after `ms`: with Redis unreachable, BullMQ's close waits
+ * for commands that never return, and a process asked to stop must stop. Whatever was cut short
+ * (an active job) is retried by the stalled-job check of another worker.
+ */
+export async function closeWithin (ms: number, close: () => Promise<unknown>): Promise<boolean> {
+  const timer = new AbortController()
+  const finished = await Promise.race([
+    close().then(() => true),
+    sleep(ms, false, { signal: timer.signal }).catch(() => false)
+  ])
+  timer.abort()
+  return finished
 }
