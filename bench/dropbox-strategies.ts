@@ -1,0 +1,241 @@
+// Benchmark B (issue 3): our Dropbox strategy against the naive one under Dropbox's write limits.
+// The emulator (its own process) answers every call after --latency-ms (100) and lets one commit
+// run at a time per account; other commits get 429 too_many_write_operations with Retry-After: 1.
+// 500 distinct 100 KB PNGs across 50 phone numbers are posted once each (one file per request)
+// by 50 concurrent clients, for
+//   naive: DROPBOX_UPLOAD_STRATEGY=single (one files/upload per job), WORKER_CONCURRENCY=10;
+//   ours:  DROPBOX_UPLOAD_STRATEGY=batch (session uploads, grouped finish_batch_v2 commits
+//          serialized per account), WORKER_CONCURRENCY=--concurrency, DROPBOX_BATCH_WINDOW_MS=--window-ms.
+// Then the emulator's files and the MongoDB documents are compared with the 500 uploads by content
+// hash: failed, missing and duplicate files or documents are counted.
+//   node bench/run.ts strategies [--images 500] [--phones 50] [--clients 50] [--concurrency 50] [--window-ms 50]
+import { Agent } from 'node:http'
+import { parseArgs } from 'node:util'
+import { randomPng } from '../test/helpers/images.ts'
+import { DropboxContentHasher } from '../src/uploads/content-hash.ts'
+import { describeMachine, machineInfo } from './lib/machine.ts'
+import { stopAll } from './lib/processes.ts'
+import { heading, note, table, writeResult } from './lib/report.ts'
+import { round, summarize, type LatencySummary } from './lib/stats.ts'
+import { startEmulator, startInfra, startService, type Emulator, type EmulatorCounters, type Infra } from './lib/stack.ts'
+import { postUpload, uploadBody } from './lib/uploads.ts'
+
+export interface StrategyOptions {
+  images: number
+  phones: number
+  clients: number
+  imageBytes: number
+  latencyMs: number
+  ours: { concurrency: number, windowMs: number, maxEntries: number }
+  naive: { concurrency: number }
+  only: string[]
+}
+
+export function parseStrategyArgs (args: string[]): StrategyOptions {
+  const { values } = parseArgs({
+    args,
+    options: {
+      images: { type: 'string', default: '500' },
+      phones: { type: 'string', default: '50' },
+      clients: { type: 'string', default: '50' },
+      'image-kb': { type: 'string', default: '100' },
+      'latency-ms': { type: 'string', default: '100' },
+      concurrency: { type: 'string', default: '50' },
+      'window-ms': { type: 'string', default: '50' },
+      'max-entries': { type: 'string', default: '500' },
+      'naive-concurrency': { type: 'string', default: '10' },
+      only: { type: 'string', default: 'naive,ours' }
+    },
+    strict: true
+  })
+  return {
+    images: Number(values.images),
+    phones: Number(values.phones),
+    clients: Number(values.clients),
+    imageBytes: Number(values['image-kb']) * 1024,
+    latencyMs: Number(values['latency-ms']),
+    ours: { concurrency: Number(values.concurrency), windowMs: Number(values['window-ms']), maxEntries: Number(values['max-entries']) },
+    naive: { concurrency: Number(values['naive-concurrency']) },
+    only: values.only.split(',').map(s => s.trim()).filter(Boolean)
+  }
+}
+
+interface Upload {
+  index: number
+  phone: string
+  fileName: string
+  body: Buffer
+  contentHash: string
+}
+
+export interface StrategyResult {
+  key: string
+  label: string
+  settings: Record<string, string>
+  seconds: number
+  imagesPerSecond: number
+  latencyMs: LatencySummary
+  statuses: Record<string, number>
+  counters: EmulatorCounters
+  rateLimited: number
+  failedUploads: number
+  check: {
+    records: number
+    files: number
+    missingRecords: number
+    missingFiles: number
+    duplicateRecords: number
+    duplicateFiles: number
+    foreignFiles: number
+    recordsWithoutFile: number
+  }
+}
+
+function makeUploads (options: StrategyOptions, phonePrefix: string): Upload[] {
+  return Array.from({ length: options.images }, (_, index) => {
+    const image = randomPng(options.imageBytes)
+    const phone = `${phonePrefix}${String(index % options.phones).padStart(4, '0')}`
+    const fileName = `photo-${index}.png`
+    return { index, phone, fileName, body: uploadBody(phone, fileName, image), contentHash: new DropboxContentHasher().update(image).digest() }
+  })
+}
+
+/** `clients` loops, each posting the next upload as soon as its previous one answered. */
+async function postAll (url: string, uploads: Upload[], clients: number): Promise<{ responses: Array<{ status: number, ms: number, body: string }>, startedAt: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: clients })
+  const responses: Array<{ status: number, ms: number, body: string }> = new Array(uploads.length)
+  let next = 0
+  const startedAt = performance.now()
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (next < uploads.length) {
+      const upload = uploads[next++]!
+      try {
+        responses[upload.index] = await postUpload(url, upload.body, agent)
+      } catch (err) {
+        responses[upload.index] = { status: 0, ms: performance.now() - startedAt, body: String(err) }
+      }
+    }
+  }))
+  agent.destroy()
+  return { responses, startedAt }
+}
+
+async function runStrategy (key: 'naive' | 'ours', options: StrategyOptions, infra: Infra, emulator: Emulator): Promise<StrategyResult> {
+  const settings: Record<string, string> = key === 'naive'
+    ? { DROPBOX_UPLOAD_STRATEGY: 'single', WORKER_CONCURRENCY: String(options.naive.concurrency) }
+    : {
+        DROPBOX_UPLOAD_STRATEGY: 'batch',
+        WORKER_CONCURRENCY: String(options.ours.concurrency),
+        DROPBOX_BATCH_WINDOW_MS: String(options.ours.windowMs),
+        DROPBOX_BATCH_MAX_ENTRIES: String(options.ours.maxEntries)
+      }
+  const label = key === 'naive'
+    ? `naive: single files/upload, concurrency ${options.naive.concurrency}`
+    : `ours: sessions + finish_batch_v2, concurrency ${options.ours.concurrency}, window ${options.ours.windowMs} ms`
+  // Slow naive requests must not turn into 202s: every request waits for its file.
+  const service = await startService({ name: `strategies-${key}`, infra, env: { ...emulator.serviceEnv, ...settings, UPLOAD_WAIT_MS: String(30 * 60_000) } })
+  try {
+    const prefix = key === 'naive' ? '21' : '31'
+    const warm = makeUploads({ ...options, images: 10, phones: 2 }, `${prefix}9`)
+    note(`${label}: warm-up (${warm.length} uploads, not counted)`)
+    await postAll(service.url, warm, 5)
+    await service.waitIdle()
+    await emulator.reset()
+
+    const uploads = makeUploads(options, `${prefix}0`)
+    note(`${label}: posting ${uploads.length} uploads from ${options.clients} clients`)
+    const { responses, startedAt } = await postAll(service.url, uploads, options.clients)
+    let finishedAt = performance.now()
+    const statuses: Record<string, number> = {}
+    for (const r of responses) statuses[r.status] = (statuses[r.status] ?? 0) + 1
+    if (statuses['202']) {
+      // Accepted but not finished: throughput counts until the last of them is stored.
+      note(`${statuses['202']} answers were 202; waiting for their jobs`)
+      await service.waitIdle(30 * 60_000)
+      finishedAt = performance.now()
+    }
+    const seconds = (finishedAt - startedAt) / 1000
+    const counters = await emulator.counters()
+    const phones = new Set(uploads.map(u => u.phone))
+    const files = (await emulator.files()).filter(f => phones.has(f.path_lower.split('/')[1]!))
+    const records = await service.db.collection('images')
+      .find({ phone_number: { $in: [...phones] } }, { projection: { content_hash: 1, storage_path: 1, upload_id: 1 } })
+      .toArray()
+    const sent = new Set(uploads.map(u => u.contentHash))
+    const countBy = (hashes: string[]): Map<string, number> => hashes.reduce((m, h) => m.set(h, (m.get(h) ?? 0) + 1), new Map<string, number>())
+    const fileHashes = countBy(files.map(f => f.content_hash))
+    const recordHashes = countBy(records.map(r => String(r.content_hash)))
+    const filePaths = new Set(files.map(f => f.path_lower))
+    const check = {
+      records: records.length,
+      files: files.length,
+      missingRecords: [...sent].filter(h => !recordHashes.has(h)).length,
+      missingFiles: [...sent].filter(h => !fileHashes.has(h)).length,
+      duplicateRecords: [...recordHashes.values()].reduce((a, n) => a + n - 1, 0),
+      duplicateFiles: [...fileHashes.values()].reduce((a, n) => a + n - 1, 0),
+      foreignFiles: [...fileHashes.keys()].filter(h => !sent.has(h)).length,
+      recordsWithoutFile: records.filter(r => !filePaths.has(String(r.storage_path).toLowerCase())).length
+    }
+    const failedUploads = responses.filter(r => r.status !== 200 && r.status !== 202).length + check.missingRecords
+    return {
+      key,
+      label,
+      settings,
+      seconds: round(seconds, 2),
+      imagesPerSecond: round(uploads.length / seconds, 2),
+      latencyMs: summarize(responses.map(r => r.ms)),
+      statuses,
+      counters,
+      rateLimited: counters.tooManyWriteOperations + counters.tooManyRequests,
+      failedUploads,
+      check
+    }
+  } finally {
+    await service.stop()
+  }
+}
+
+export async function runStrategies (options: StrategyOptions): Promise<StrategyResult[]> {
+  const machine = machineInfo()
+  heading(`Dropbox strategies: ${options.images} images of ${options.imageBytes / 1024} KB, ${options.phones} phone numbers, ${options.clients} clients; emulator latency ${options.latencyMs} ms, one commit at a time (429 + Retry-After: 1)`)
+  console.log(describeMachine(machine))
+  const infra = await startInfra()
+  const emulator = await startEmulator('strategies', ['--latency-ms', String(options.latencyMs), '--write-contention', '1:1'])
+  const results: StrategyResult[] = []
+  try {
+    for (const key of ['naive', 'ours'] as const) {
+      if (options.only.includes(key)) results.push(await runStrategy(key, options, infra, emulator))
+    }
+  } finally {
+    await stopAll()
+    await infra.stop()
+  }
+  heading('Results')
+  console.log(table(
+    ['strategy', 'images/s', 'seconds', 'p50 ms', 'p99 ms', 'HTTP statuses', '429s', 'failed', 'dup files', 'dup docs', 'records', 'files'],
+    results.map(r => [
+      r.label, r.imagesPerSecond, r.seconds, Math.round(r.latencyMs.p50), Math.round(r.latencyMs.p99), JSON.stringify(r.statuses),
+      r.rateLimited, r.failedUploads, r.check.duplicateFiles, r.check.duplicateRecords, r.check.records, r.check.files
+    ])
+  ))
+  heading('Dropbox calls per strategy')
+  const routes = [...new Set(results.flatMap(r => Object.keys(r.counters.calls)))].sort()
+  console.log(table(['strategy', ...routes, 'commits'], results.map(r => [r.key, ...routes.map(route => r.counters.calls[route] ?? 0), r.counters.commits])))
+  const naive = results.find(r => r.key === 'naive')
+  const ours = results.find(r => r.key === 'ours')
+  if (naive && ours) {
+    const speedup = ours.imagesPerSecond / naive.imagesPerSecond
+    const clean = ours.failedUploads === 0 && ours.check.duplicateFiles === 0 && ours.check.duplicateRecords === 0 && ours.check.missingFiles === 0
+    console.log(`\nours/naive = ${round(speedup, 2)}x: target >= 5x ${speedup >= 5 ? 'MET' : 'NOT MET'}; zero failed/duplicate/missing with ours: ${clean ? 'MET' : 'NOT MET'}`)
+  }
+  const file = await writeResult('dropbox-strategies', { machine, options, results })
+  console.log(`result file: ${file}`)
+  return results
+}
+
+if (import.meta.main) {
+  runStrategies(parseStrategyArgs(process.argv.slice(2))).catch((err: unknown) => {
+    console.error(err)
+    process.exitCode = 1
+  })
+}

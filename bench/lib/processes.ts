@@ -1,0 +1,105 @@
+// Child processes of a benchmark (API, workers, the baseline, the emulator), each a process of its
+// own like in production, logging to a file so that the benchmark process does no log work.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { closeSync, mkdirSync, openSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { ROOT } from '../../scripts/lib/services.ts'
+
+export interface Child {
+  name: string
+  pid: number
+  process: ChildProcess
+  logFile: string
+  /** SIGTERM (graceful close), SIGKILL after `graceMs`. */
+  stop: (graceMs?: number) => Promise<void>
+}
+
+const running = new Set<Child>()
+process.once('exit', () => {
+  for (const child of running) if (child.process.exitCode === null) child.process.kill('SIGKILL')
+})
+
+export interface SpawnOptions {
+  env: Record<string, string>
+  logFile: string
+  args?: string[]
+  /** Node flags such as --cpu-prof. */
+  nodeArgs?: string[]
+  /** Keep stdout as a pipe (the emulator prints its address there). */
+  pipeStdout?: boolean
+}
+
+/** The few variables a child needs from ours; everything else is set explicitly. */
+export function baseEnv (): Record<string, string> {
+  const env: Record<string, string> = { NODE_ENV: 'production' }
+  for (const key of ['PATH', 'HOME', 'TMPDIR', 'LANG']) {
+    const value = process.env[key]
+    if (value !== undefined) env[key] = value
+  }
+  return env
+}
+
+export function spawnNode (name: string, script: string, options: SpawnOptions): Child {
+  mkdirSync(dirname(options.logFile), { recursive: true })
+  const log = openSync(options.logFile, 'a')
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...(options.args ?? [])], {
+    cwd: ROOT,
+    env: options.env,
+    stdio: ['ignore', options.pipeStdout ? 'pipe' : log, log]
+  })
+  closeSync(log)
+  if (child.pid === undefined) throw new Error(`${name} did not start`)
+  const handle: Child = {
+    name,
+    pid: child.pid,
+    process: child,
+    logFile: options.logFile,
+    stop: graceMs => stopChild(handle, graceMs)
+  }
+  running.add(handle)
+  child.once('exit', () => running.delete(handle))
+  return handle
+}
+
+async function stopChild (child: Child, graceMs = 15_000): Promise<void> {
+  const proc = child.process
+  if (proc.exitCode !== null || proc.signalCode !== null) return
+  const exited = new Promise(resolve => proc.once('exit', resolve))
+  proc.kill('SIGTERM')
+  if (!await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)])) {
+    proc.kill('SIGKILL')
+    await exited
+  }
+}
+
+export async function stopAll (): Promise<void> {
+  await Promise.all([...running].map(c => c.stop()))
+}
+
+/** Fails fast when the child died, with the end of its log. */
+export async function assertAlive (child: Child): Promise<void> {
+  if (child.process.exitCode === null && child.process.signalCode === null) return
+  const log = await readFile(child.logFile, 'utf8').catch(() => '')
+  throw new Error(`${child.name} exited (${child.process.exitCode ?? child.process.signalCode}); end of ${child.logFile}:\n${log.slice(-2000)}`)
+}
+
+export async function waitFor (what: string, check: () => Promise<boolean>, options: { timeoutMs?: number, intervalMs?: number, children?: Child[] } = {}): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000)
+  for (;;) {
+    for (const child of options.children ?? []) await assertAlive(child)
+    if (await check().catch(() => false)) return
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(options.intervalMs ?? 100)
+  }
+}
+
+/** CPU time (user + system) a process has used so far, in milliseconds, from /proc/<pid>/stat. */
+export async function cpuMs (pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const ticks = Number(fields[11]) + Number(fields[12]) // utime, stime
+  return ticks * 10 // USER_HZ is 100 on Linux
+}

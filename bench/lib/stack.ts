@@ -1,0 +1,224 @@
+// The pieces a benchmark starts: Redis and FerretDB (scripts/lib/services.ts), the upload service
+// (API and worker processes), the Dropbox emulator, and the bare baseline server.
+import { createInterface } from 'node:readline'
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
+import { createConnection, type Connection } from 'mongoose'
+import { freePort, ROOT, startFerretDB, startRedis, type Service } from '../../scripts/lib/services.ts'
+import { UPLOAD_QUEUE } from '../../src/queue/upload-jobs.ts'
+import { baseEnv, spawnNode, waitFor, type Child } from './processes.ts'
+import { RESULTS_DIR } from './report.ts'
+
+export const BENCH_DATA = join(ROOT, '.data/bench')
+export const LOG_DIR = join(RESULTS_DIR, 'logs')
+export const PROFILE_DIR = join(RESULTS_DIR, 'profiles')
+
+export interface Infra {
+  redis: Service
+  ferret: Service
+  redisUrl: string
+  mongoUrl: (db: string) => string
+  stop: () => Promise<void>
+}
+
+/** Redis and FerretDB, fresh, under .data/bench (or REDIS_URL / MONGODB_URL when given). */
+export async function startInfra (): Promise<Infra> {
+  await rm(BENCH_DATA, { recursive: true, force: true })
+  await mkdir(BENCH_DATA, { recursive: true })
+  const [redis, ferret] = await Promise.all([startRedis(), startFerretDB(BENCH_DATA, 'bench')])
+  const base = ferret.url.replace(/\/[^/]*$/, '')
+  return {
+    redis,
+    ferret,
+    redisUrl: redis.url,
+    mongoUrl: db => `${base}/${db}`,
+    stop: async () => { await Promise.all([redis.stop(), ferret.stop()]) }
+  }
+}
+
+export interface ServiceOptions {
+  /** Names the log files, the queue prefix and the database. */
+  name: string
+  infra: Infra
+  env: Record<string, string>
+  workers?: number
+  /** Extra node flags for the API and the workers (e.g. --cpu-prof). */
+  nodeArgs?: string[]
+}
+
+export interface RunningService {
+  url: string
+  api: Child
+  workers: Child[]
+  env: Record<string, string>
+  queue: Queue
+  db: Connection
+  stagingDir: string
+  dataDir: string
+  /** Jobs not yet finished (waiting, active, delayed...) and failed ones. */
+  jobCounts: () => Promise<{ unfinished: number, failed: number, completed: number }>
+  waitIdle: (timeoutMs?: number) => Promise<void>
+  stop: () => Promise<void>
+}
+
+/** `node src/server.ts` and `node workers/upload-worker.ts` with their own env, ready to serve. */
+export async function startService (options: ServiceOptions): Promise<RunningService> {
+  const { name, infra } = options
+  const port = await freePort()
+  const dir = join(BENCH_DATA, name)
+  const stagingDir = join(dir, 'staging')
+  const dataDir = join(dir, 'files')
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(stagingDir, { recursive: true })
+  const prefix = `bench-${name}`
+  const env: Record<string, string> = {
+    ...baseEnv(),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+    MONGODB_URL: infra.mongoUrl(name.replace(/-/g, '_')),
+    REDIS_URL: infra.redisUrl,
+    QUEUE_PREFIX: prefix,
+    STAGING_DIR: stagingDir,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'info',
+    ...options.env
+  }
+  const nodeArgs = options.nodeArgs ?? []
+  const api = spawnNode(`${name} api`, 'src/server.ts', { env, nodeArgs, logFile: join(LOG_DIR, `${name}-api.log`) })
+  const workers = Array.from({ length: options.workers ?? 1 }, (_, i) =>
+    spawnNode(`${name} worker ${i + 1}`, 'workers/upload-worker.ts', { env, nodeArgs, logFile: join(LOG_DIR, `${name}-worker-${i + 1}.log`) }))
+  const url = `http://127.0.0.1:${port}`
+  const redis = new Redis(infra.redisUrl, { maxRetriesPerRequest: null })
+  const queue = new Queue(UPLOAD_QUEUE, { connection: redis, prefix })
+  const db = createConnection(env.MONGODB_URL!)
+  const children = [api, ...workers]
+  try {
+    await waitFor(`${name}: API health`, async () => (await fetch(`${url}/health`)).ok, { children })
+    await waitFor(`${name}: ${workers.length} worker(s)`, async () => await queue.getWorkersCount() >= workers.length, { children })
+    await db.asPromise()
+  } catch (err) {
+    await Promise.all(children.map(c => c.stop(2000)))
+    await queue.close()
+    redis.disconnect()
+    await db.close()
+    throw err
+  }
+
+  const jobCounts = async (): Promise<{ unfinished: number, failed: number, completed: number }> => {
+    const counts = await queue.getJobCounts('active', 'waiting', 'wait', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed')
+    const unfinished = Object.entries(counts).filter(([k]) => k !== 'failed' && k !== 'completed').reduce((a, [, v]) => a + v, 0)
+    return { unfinished, failed: counts.failed ?? 0, completed: counts.completed ?? 0 }
+  }
+  return {
+    url,
+    api,
+    workers,
+    env,
+    queue,
+    db,
+    stagingDir,
+    dataDir,
+    jobCounts,
+    waitIdle: timeoutMs => waitFor(`${name}: queue drained`, async () => (await jobCounts()).unfinished === 0, { timeoutMs: timeoutMs ?? 120_000, intervalMs: 200, children }),
+    stop: async () => {
+      await queue.close()
+      redis.disconnect()
+      await db.close()
+      // Workers first (they finish active jobs), then the API.
+      await Promise.all(workers.map(w => w.stop()))
+      await api.stop()
+    }
+  }
+}
+
+export interface Emulator {
+  child: Child
+  url: string
+  appKey: string
+  appSecret: string
+  refreshToken: string
+  /** The env that points the service at this emulator. */
+  serviceEnv: Record<string, string>
+  counters: () => Promise<EmulatorCounters>
+  reset: () => Promise<void>
+  files: () => Promise<EmulatorFile[]>
+  stop: () => Promise<void>
+}
+
+export interface EmulatorCounters {
+  calls: Record<string, number>
+  tooManyRequests: number
+  tooManyWriteOperations: number
+  serverErrors: number
+  commits: number
+  filesWritten: number
+  batchEntries: number
+}
+
+export interface EmulatorFile {
+  name: string
+  path_lower: string
+  path_display: string
+  size: number
+  content_hash: string
+  diskPath: string
+}
+
+/** The Dropbox emulator as its own process (test/support/dropbox-emulator/cli.ts). */
+export async function startEmulator (name: string, args: string[] = []): Promise<Emulator> {
+  const child = spawnNode(`${name} emulator`, 'test/support/dropbox-emulator/cli.ts', {
+    env: baseEnv(), args, pipeStdout: true, logFile: join(LOG_DIR, `${name}-emulator.log`)
+  })
+  const lines = createInterface({ input: child.process.stdout! })
+  const first = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve)
+    child.process.once('exit', code => reject(new Error(`the emulator exited (${code}) before listening; see ${child.logFile}`)))
+  })
+  lines.on('line', () => {})
+  const info = JSON.parse(first) as { url: string, appKey: string, appSecret: string, refreshToken: string }
+  const control = async <T>(path: string, method = 'GET'): Promise<T> => {
+    const res = await fetch(`${info.url}/__emulator/${path}`, { method, body: method === 'POST' ? '{}' : undefined })
+    if (!res.ok) throw new Error(`emulator ${path}: HTTP ${res.status}`)
+    return await res.json() as T
+  }
+  return {
+    child,
+    ...info,
+    serviceEnv: {
+      STORAGE: 'dropbox',
+      DROPBOX_APP_KEY: info.appKey,
+      DROPBOX_APP_SECRET: info.appSecret,
+      DROPBOX_REFRESH_TOKEN: info.refreshToken,
+      DROPBOX_API_BASE_URL: info.url
+    },
+    counters: () => control<EmulatorCounters>('counters'),
+    reset: async () => { await control('reset', 'POST') },
+    files: () => control<EmulatorFile[]>('files'),
+    stop: () => child.stop()
+  }
+}
+
+export interface Baseline {
+  child: Child
+  url: string
+  dir: string
+  stop: () => Promise<void>
+}
+
+/** bench/baseline-server.ts: the bare Fastify + @fastify/multipart handler. */
+export async function startBaseline (logLevel: string): Promise<Baseline> {
+  const port = await freePort()
+  const dir = join(BENCH_DATA, 'baseline')
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(dir, { recursive: true })
+  const child = spawnNode('baseline', 'bench/baseline-server.ts', {
+    env: { ...baseEnv(), PORT: String(port), UPLOAD_DIR: dir, LOG_LEVEL: logLevel },
+    logFile: join(LOG_DIR, 'baseline.log')
+  })
+  const url = `http://127.0.0.1:${port}`
+  await waitFor('baseline health', async () => (await fetch(`${url}/health`)).ok, { children: [child] })
+  return { child, url, dir, stop: () => child.stop() }
+}

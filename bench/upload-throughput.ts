@@ -1,0 +1,205 @@
+// Benchmark A (issue 2): requests per second and latency of POST /api/upload/ with one 100 KB PNG
+// per request and 20 connections, for
+//   (a) the baseline: a bare Fastify + @fastify/multipart handler streaming the file to disk;
+//   (b) the full service with local storage (API and worker as separate processes);
+//   (c) the full service with Dropbox storage against the emulator (its own process, no faults).
+// Each target is warmed up for a few seconds, then measured over a fixed number of requests sized
+// from the warm-up rate to last about --seconds, so every stored record can be counted exactly.
+//   node bench/run.ts throughput [--seconds 20] [--warmup 5] [--connections 20] [--cpu-prof]
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { randomPng } from '../test/helpers/images.ts'
+import { runLoad, type LoadResult } from './lib/load.ts'
+import { describeMachine, machineInfo } from './lib/machine.ts'
+import { cpuMs, stopAll } from './lib/processes.ts'
+import { heading, note, table, writeResult } from './lib/report.ts'
+import { round } from './lib/stats.ts'
+import { PROFILE_DIR, startBaseline, startEmulator, startInfra, startService, type Emulator, type Infra, type RunningService } from './lib/stack.ts'
+
+export interface ThroughputOptions {
+  seconds: number
+  warmupSeconds: number
+  connections: number
+  imageBytes: number
+  workerConcurrency: number
+  logLevel: string
+  cpuProf: boolean
+  targets: string[]
+}
+
+export function parseThroughputArgs (args: string[]): ThroughputOptions {
+  const { values } = parseArgs({
+    args,
+    options: {
+      seconds: { type: 'string', default: '20' },
+      warmup: { type: 'string', default: '5' },
+      connections: { type: 'string', default: '20' },
+      'image-kb': { type: 'string', default: '100' },
+      'worker-concurrency': { type: 'string', default: '20' },
+      'log-level': { type: 'string', default: 'info' },
+      'cpu-prof': { type: 'boolean', default: false },
+      targets: { type: 'string', default: 'baseline,local,dropbox' }
+    },
+    strict: true
+  })
+  return {
+    seconds: Number(values.seconds),
+    warmupSeconds: Number(values.warmup),
+    connections: Number(values.connections),
+    imageBytes: Number(values['image-kb']) * 1024,
+    workerConcurrency: Number(values['worker-concurrency']),
+    logLevel: values['log-level'],
+    cpuProf: values['cpu-prof'],
+    targets: values.targets.split(',').map(t => t.trim()).filter(Boolean)
+  }
+}
+
+interface Target {
+  key: string
+  label: string
+  url: string
+  /** Processes whose CPU time is charged to this target (name -> pid). */
+  pids: Record<string, number>
+  service?: RunningService
+  emulator?: Emulator
+  stop: () => Promise<void>
+}
+
+export interface TargetResult {
+  key: string
+  label: string
+  warmup: LoadResult
+  measured: LoadResult
+  status200: number
+  /** CPU milliseconds per request, per process, during the measured run. */
+  cpuMsPerRequest: Record<string, number>
+  /** Share of the machine's CPU used during the measured run, per process (1 = one core). */
+  cores: Record<string, number>
+  verification?: { expected: number, records: number, stored: number, failedJobs: number, ok: boolean }
+}
+
+const phonesFor = (index: number, kind: 'warm' | 'run', count: number): string[] =>
+  Array.from({ length: count }, (_, i) => `7${index}${kind === 'warm' ? 9 : 1}000${String(i).padStart(3, '0')}`)
+
+async function cpuSnapshot (pids: Record<string, number>): Promise<Record<string, number>> {
+  const entries = await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await cpuMs(pid)] as const))
+  return { ...Object.fromEntries(entries), 'load generator': process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000 }
+}
+
+async function storedCount (target: Target, phones: string[]): Promise<number> {
+  if (target.emulator) {
+    const files = await target.emulator.files()
+    return files.filter(f => phones.some(p => f.path_lower.startsWith(`/${p}/`))).length
+  }
+  let count = 0
+  for (const phone of phones) count += (await readdir(join(target.service!.dataDir, phone)).catch(() => [])).length
+  return count
+}
+
+async function measure (target: Target, index: number, options: ThroughputOptions, image: Buffer, infra: Infra): Promise<TargetResult> {
+  const warmPhones = phonesFor(index, 'warm', options.connections)
+  const runPhones = phonesFor(index, 'run', options.connections)
+  note(`${target.label}: warming up for ${options.warmupSeconds} s`)
+  const warmup = await runLoad({ url: target.url, connections: options.connections, seconds: options.warmupSeconds, image, phones: warmPhones, namePrefix: 'warm' })
+  if (target.service) await target.service.waitIdle()
+  const amount = Math.max(200, Math.round(warmup.rps * options.seconds))
+  note(`${target.label}: measuring ${amount} requests (warm-up ran at ${round(warmup.rps)} req/s)`)
+  const pids = { ...target.pids, redis: infra.redis.process.pid!, ferretdb: infra.ferret.process.pid! }
+  const before = await cpuSnapshot(pids)
+  const measured = await runLoad({ url: target.url, connections: options.connections, amount, image, phones: runPhones, namePrefix: 'run' })
+  const after = await cpuSnapshot(pids)
+  const cpuMsPerRequest: Record<string, number> = {}
+  const cores: Record<string, number> = {}
+  for (const name of Object.keys(after)) {
+    const used = after[name]! - before[name]!
+    cpuMsPerRequest[name] = round(used / measured.requests, 2)
+    cores[name] = round(used / (measured.seconds * 1000), 2)
+  }
+
+  const result: TargetResult = { key: target.key, label: target.label, warmup, measured, status200: measured.statusCodes['200'] ?? 0, cpuMsPerRequest, cores }
+  if (target.service) {
+    await target.service.waitIdle()
+    const records = await target.service.db.collection('images').countDocuments({ phone_number: { $in: runPhones } })
+    const stored = await storedCount(target, runPhones)
+    const { failed } = await target.service.jobCounts()
+    result.verification = { expected: amount, records, stored, failedJobs: failed, ok: records === amount && stored === amount && result.status200 === amount && failed === 0 }
+  }
+  return result
+}
+
+export async function runThroughput (options: ThroughputOptions): Promise<{ results: TargetResult[], file: string }> {
+  const machine = machineInfo()
+  heading(`Upload throughput: ${options.imageBytes / 1024} KB PNG, ${options.connections} connections, ~${options.seconds} s per target`)
+  console.log(describeMachine(machine))
+  const image = randomPng(options.imageBytes)
+  const infra = await startInfra()
+  const nodeArgs = options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []
+  const serviceEnv = { LOG_LEVEL: options.logLevel, WORKER_CONCURRENCY: String(options.workerConcurrency), UPLOAD_WAIT_MS: '300000' }
+  const results: TargetResult[] = []
+  try {
+    for (const [index, key] of options.targets.entries()) {
+      let target: Target
+      if (key === 'baseline') {
+        const baseline = await startBaseline(options.logLevel)
+        target = { key, label: '(a) baseline: bare Fastify multipart to disk', url: baseline.url, pids: { baseline: baseline.child.pid }, stop: baseline.stop }
+      } else if (key === 'local' || key === 'dropbox') {
+        const emulator = key === 'dropbox' ? await startEmulator('throughput') : undefined
+        const service = await startService({ name: `throughput-${key}`, infra, nodeArgs, env: { ...serviceEnv, STORAGE: 'local', ...emulator?.serviceEnv } })
+        const pids: Record<string, number> = { api: service.api.pid, worker: service.workers[0]!.pid }
+        if (emulator) pids.emulator = emulator.child.pid
+        target = {
+          key,
+          label: key === 'local' ? '(b) service, local storage' : '(c) service, Dropbox (emulator, no faults)',
+          url: service.url,
+          pids,
+          service,
+          emulator,
+          stop: async () => { await service.stop(); await emulator?.stop() }
+        }
+      } else {
+        throw new Error(`unknown target ${key} (baseline, local, dropbox)`)
+      }
+      try {
+        results.push(await measure(target, index, options, image, infra))
+      } finally {
+        await target.stop()
+      }
+    }
+  } finally {
+    await stopAll()
+    await infra.stop()
+  }
+
+  const baseline = results.find(r => r.key === 'baseline')
+  heading('Results')
+  console.log(table(
+    ['target', 'requests', 'req/s', 'p50 ms', 'p99 ms', '200', 'non-2xx', 'errors', 'vs (a)', 'records ok'],
+    results.map(r => [
+      r.label, r.measured.requests, round(r.measured.rps), r.measured.latencyMs.p50, r.measured.latencyMs.p99, r.status200,
+      r.measured.non2xx, r.measured.errors + r.measured.timeouts,
+      baseline ? round(r.measured.rps / baseline.measured.rps, 3) : undefined,
+      r.verification ? `${r.verification.records}/${r.verification.expected} records, ${r.verification.stored} files${r.verification.ok ? '' : ' MISMATCH'}` : 'n/a'
+    ])
+  ))
+  const names = [...new Set(results.flatMap(r => Object.keys(r.cpuMsPerRequest)))]
+  heading('CPU per request during the measured run (ms of CPU; cores used in parentheses)')
+  console.log(table(['target', ...names], results.map(r => [r.label, ...names.map(n => r.cpuMsPerRequest[n] === undefined ? undefined : `${r.cpuMsPerRequest[n]} (${r.cores[n]})`)])))
+  const local = results.find(r => r.key === 'local')
+  if (baseline && local) {
+    const ratio = local.measured.rps / baseline.measured.rps
+    console.log(`\n(b)/(a) = ${round(ratio, 3)}: target >= 0.30 ${ratio >= 0.3 ? 'MET' : 'NOT MET'}`)
+  }
+  const dropbox = results.find(r => r.key === 'dropbox')
+  if (baseline && dropbox) console.log(`(c)/(a) = ${round(dropbox.measured.rps / baseline.measured.rps, 3)}`)
+  const file = await writeResult('upload-throughput', { machine, options, results })
+  console.log(`\nresult file: ${file}`)
+  return { results, file }
+}
+
+if (import.meta.main) {
+  runThroughput(parseThroughputArgs(process.argv.slice(2))).catch((err: unknown) => {
+    console.error(err)
+    process.exitCode = 1
+  })
+}
