@@ -7,6 +7,7 @@ import { UPLOAD_QUEUE, type UploadJobData, type UploadJobResult } from '../src/q
 import { RedisCommitLock } from '../src/storage/dropbox/redis-commit-lock.ts'
 import { createStorage } from '../src/storage/index.ts'
 import { processUpload } from './process-upload.ts'
+import { sweepStaging, SWEEP_INTERVAL_MS } from './staging-janitor.ts'
 
 // Manual rate limiting (queue.rateLimit) only applies to workers that have a limiter; this one
 // is far above any real rate, so only Dropbox's Retry-After ever holds the queue back.
@@ -47,11 +48,15 @@ export async function startUploadWorker (config: Config, logger: Logger): Promis
   })
   worker.on('error', onQueueError)
   await worker.waitUntilReady()
+  const janitor = setInterval(() => {
+    sweepStaging(config.stagingDir, queue, logger).catch(err => logger.warn({ err }, 'staging sweep failed'))
+  }, SWEEP_INTERVAL_MS).unref()
   logger.info({ storage: storage.kind, concurrency: config.worker.concurrency }, 'upload worker ready')
 
   return {
     worker,
     close: async () => {
+      clearInterval(janitor)
       // Active jobs get a generous while to finish; Redis being down must not block the exit.
       if (!await closeWithin(CLOSE_TIMEOUT_MS, () => worker.close())) {
         logger.warn('worker did not close in time (Redis unreachable?); active jobs will be retried elsewhere')

@@ -1,15 +1,17 @@
 import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { UnrecoverableError } from 'bullmq'
+import { RateLimitError, UnrecoverableError } from 'bullmq'
 import { pino } from 'pino'
 import t, { type Test } from 'tap'
 import { openDatabase } from '../../src/models/connect.ts'
 import type { UploadJobData } from '../../src/queue/upload-jobs.ts'
+import { createStorage } from '../../src/storage/index.ts'
 import { LocalStorage } from '../../src/storage/local.ts'
 import { DropboxContentHasher } from '../../src/uploads/content-hash.ts'
 import { ensureDir } from '../../src/uploads/staging.ts'
 import { processUpload, type UploadJob } from '../../workers/process-upload.ts'
 import { testEnv } from '../helpers/config.ts'
+import { dropboxEmulator } from '../helpers/dropbox.ts'
 import { randomPng } from '../helpers/images.ts'
 
 async function setup (t: Test) {
@@ -74,4 +76,27 @@ t.test('a job whose staged file is gone fails for good', async t => {
   const job = await stagedJob(config.stagingDir, 'b4f0e3a2-0000-4000-8000-000000000003', randomPng())
   job.data.stagedPath = join(config.stagingDir, 'missing')
   await t.rejects(processUpload(job, deps), UnrecoverableError)
+})
+
+t.test('a Dropbox 429 pauses the whole queue for Retry-After and puts the job back', async t => {
+  const { emulator, env } = await dropboxEmulator(t, { rateLimit: { requestsPerSecond: 1, retryAfterSeconds: 2 } })
+  const { config } = await testEnv(t, { ...env, DROPBOX_UPLOAD_STRATEGY: 'single' })
+  const db = await openDatabase(config.mongodbUrl)
+  t.teardown(() => db.connection.close())
+  await ensureDir(config.stagingDir)
+  const pauses: number[] = []
+  const deps = { storage: createStorage(config), images: db.images, logger: pino({ level: 'silent' }), pauseQueue: async (ms: number) => { pauses.push(ms) } }
+  const job = await stagedJob(config.stagingDir, 'b4f0e3a2-0000-4000-8000-000000000004', randomPng())
+
+  // files/upload passes; the shared-link call right after it is over the rate.
+  await t.rejects(processUpload(job, deps), RateLimitError)
+  t.same(pauses, [2000], 'paused for Retry-After')
+  t.equal(emulator.counters.tooManyRequests, 1)
+  t.equal(await db.images.countDocuments({}), 0, 'nothing recorded yet')
+
+  // Once Dropbox lets us through again, the job completes without a second copy.
+  emulator.configure({ rateLimit: null })
+  const result = await processUpload({ ...job, attemptsStarted: 2 }, deps)
+  t.same(Buffer.from(await (await emulator.download(result.imageUrl)).arrayBuffer()), await emulator.readFile(result.storagePath))
+  t.equal(emulator.files().length, 1, 'the retry did not store a second copy')
 })
