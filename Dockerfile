@@ -1,0 +1,27 @@
+# syntax=docker/dockerfile:1
+# One image for both roles: the API (default command) and the upload worker
+# (`node workers/upload-worker.ts`). Node 24 runs the TypeScript sources directly.
+
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM node:24-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000 \
+    STAGING_DIR=/data/staging \
+    DATA_DIR=/data/files
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY src ./src
+COPY workers ./workers
+# The staging directory must be shared by the API and the workers: mount one volume at /data.
+RUN mkdir -p /data/staging /data/files && chown -R node:node /data
+USER node
+EXPOSE 3000
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s \
+  CMD node -e "fetch('http://127.0.0.1:' + process.env.PORT + '/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+CMD ["node", "src/server.ts"]
