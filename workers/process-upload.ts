@@ -28,7 +28,8 @@ export async function processUpload (job: UploadJob, deps: UploadDeps): Promise<
   const { storage, images, logger } = deps
   const log = logger.child({ uploadId: data.uploadId, phone: data.phoneNumber, attempt: job.attemptsStarted })
 
-  const recorded = await images.findOne({ upload_id: data.uploadId }).lean()
+  // Only a job that ran before (a retry, or taken over from a dead worker) can have a record.
+  const recorded = job.attemptsStarted > 1 ? await images.findOne({ upload_id: data.uploadId }).lean() : null
   if (recorded) {
     // An earlier attempt got as far as the record; only the staged file may be left.
     await removeStaged([data.stagedPath])

@@ -16,6 +16,8 @@ declare module 'fastify' {
   }
 }
 
+const SHUTDOWN_GRACE_MS = 5000
+
 export default fp(async (fastify) => {
   const { redisUrl, queuePrefix: prefix } = fastify.config
   const onError = (err: Error): void => { fastify.log.warn({ err: err.message }, 'redis connection error') }
@@ -30,6 +32,11 @@ export default fp(async (fastify) => {
   const waiter = new JobWaiter(queue, events)
 
   fastify.decorate('uploadQueue', { queue, waiter, redis })
+  // On shutdown, requests still waiting for workers answer 202 after a short grace instead of
+  // holding the process until their full wait ends; their jobs carry on in the workers.
+  fastify.addHook('preClose', async () => {
+    setTimeout(() => waiter.close(), SHUTDOWN_GRACE_MS).unref()
+  })
   fastify.addHook('onClose', async () => {
     waiter.close()
     if (!await closeWithin(5000, () => Promise.all([events.close(), queue.close()]))) {

@@ -29,6 +29,7 @@ export class JobWaiter {
   readonly #pending = new Map<string, Pending[]>()
   readonly #sweep: NodeJS.Timeout
   #sweeping = false
+  #closed = false
 
   constructor (queue: Queue, events: QueueEvents, sweepMs = 2000) {
     this.#queue = queue
@@ -42,6 +43,7 @@ export class JobWaiter {
   }
 
   wait (jobId: string, timeoutMs: number): Promise<JobOutcome> {
+    if (this.#closed) return Promise.resolve({ status: 'pending' })
     return new Promise(resolve => {
       const entry: Pending = {
         settle: resolve,
@@ -62,7 +64,9 @@ export class JobWaiter {
     return this.#pending.size
   }
 
+  /** Ends every wait as "pending" (the jobs go on): clients get their 202 before a shutdown. */
   close (): void {
+    this.#closed = true
     clearInterval(this.#sweep)
     for (const [jobId, entries] of this.#pending) {
       for (const entry of entries) this.#drop(jobId, entry, { status: 'pending' })
