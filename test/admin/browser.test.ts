@@ -67,7 +67,8 @@ if (process.env.SKIP_BROWSER_TESTS === '1') {
     })
     await mkdir(ARTIFACTS, { recursive: true })
     const page = context.pages()[0] ?? await context.newPage()
-    page.setDefaultTimeout(15_000)
+    // Generous: the suite runs test files in parallel on two cores.
+    page.setDefaultTimeout(30_000)
     const names = (p: Page) => p.locator('td.file a').allTextContents()
     const stamped = (name: string) => new RegExp(`^\\d{4}-\\d{2}-\\d{2}_\\d{2}:\\d{2}:\\d{2}_${name.replace('.', '\\.')}$`)
 
