@@ -8,9 +8,14 @@ async function main (): Promise<void> {
   const config = loadConfig()
   await ensureDir(config.stagingDir)
   const server = Fastify(serverOptions(config))
+  let closing = false
+  // Once closing, responses end their connection: a keep-alive socket that falls idle after
+  // close() began would otherwise hold the process open until its keep-alive timeout.
+  server.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close')
+  })
   await server.register(fp(app), { config })
 
-  let closing = false
   const shutdown = (signal: string): void => {
     if (closing) return
     closing = true

@@ -85,3 +85,36 @@ t.test('a bad setting stops the process at start with a message naming it', asyn
     t.match((child as ChildProcess & { output: string }).output, /Invalid configuration: env\/PORT must be integer/, script)
   }
 })
+
+t.test('an API stopping while uploads wait for workers answers them 202, and the files are not lost', async t => {
+  const port = await freePort()
+  const { env } = await testEnv(t, { PORT: String(port), HOST: '127.0.0.1' })
+  const base = `http://127.0.0.1:${port}`
+  const api = spawnProcess(t, 'src/server.ts', env)
+  await waitForHealth(base)
+
+  const waiting = fetch(`${base}/api/upload/`, { method: 'POST', body: form('808', [randomPng()]) })
+  await new Promise(resolve => setTimeout(resolve, 300))
+  const started = Date.now()
+  api.kill('SIGTERM')
+  const res = await waiting
+  t.equal(res.status, 202)
+  t.ok(Date.now() - started < 15_000, 'answered within the shutdown grace')
+  const [code] = await once(api, 'exit')
+  t.equal(code, 0)
+  t.ok(Date.now() - started < 15_000, 'the API exits promptly (keep-alive sockets do not hold it open)')
+
+  // A worker started afterwards stores the accepted file.
+  const { results } = await res.json() as { results: Array<{ upload_id: string }> }
+  const worker = spawnProcess(t, 'workers/upload-worker.ts', env)
+  const again = spawnProcess(t, 'src/server.ts', env)
+  await waitForHealth(base)
+  let status = ''
+  for (let i = 0; i < 100 && status !== 'uploaded'; i++) {
+    status = (await (await fetch(`${base}/api/uploads/${results[0]!.upload_id}`)).json() as { status: string }).status
+    if (status !== 'uploaded') await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  t.equal(status, 'uploaded')
+  worker.kill('SIGTERM')
+  again.kill('SIGTERM')
+})
