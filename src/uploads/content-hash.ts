@@ -8,7 +8,7 @@ const BLOCK_SIZE = 4 * 1024 * 1024
  * the stored bytes are the bytes we staged.
  */
 export class DropboxContentHasher {
-  #overall = createHash('sha256')
+  #overall: Hash = createHash('sha256')
   #block: Hash = createHash('sha256')
   #blockFill = 0
 
@@ -24,6 +24,16 @@ export class DropboxContentHasher {
     return this
   }
 
+  /** A fork with the same state, for a caller that may still discard what it feeds next. */
+  copy (): DropboxContentHasher {
+    const fork = new DropboxContentHasher()
+    fork.#overall = this.#overall.copy()
+    fork.#block = this.#block.copy()
+    fork.#blockFill = this.#blockFill
+    return fork
+  }
+
+  /** Ends this hasher; copy() first to keep feeding it. */
   digest (): string {
     if (this.#blockFill > 0) this.#finishBlock()
     return this.#overall.digest('hex')
