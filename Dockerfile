@@ -18,6 +18,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY src ./src
 COPY workers ./workers
+# The admin account CLI: docker compose run --rm api node scripts/create-admin.ts --username alice
+COPY scripts/create-admin.ts ./scripts/create-admin.ts
 # The staging directory must be shared by the API and the workers: mount one volume at /data.
 RUN mkdir -p /data/staging /data/files && chown -R node:node /data
 USER node

@@ -42,4 +42,8 @@ try {
   await Promise.all(services.map(s => s.stop()))
   await rm(dataDir, { recursive: true, force: true })
 }
+if (process.env.SKIP_BROWSER_TESTS === '1') {
+  // Said last, where nobody can miss it: a green run without them proves less.
+  console.error('\n\x1b[41;97m !!! THE ADMIN BROWSER TESTS DID NOT RUN (SKIP_BROWSER_TESTS=1) !!! \x1b[0m\n')
+}
 process.exit(code)

@@ -24,7 +24,6 @@ const imageSchema = new Schema({
 // Only index kinds FerretDB 1.24 supports as well as MongoDB: plain and unique.
 imageSchema.index({ upload_id: 1 }, { unique: true })
 imageSchema.index({ phone_number: 1, uploaded_at: -1 })
-imageSchema.index({ uploaded_at: -1 })
 // The admin list sorts by any of its columns with _id as the tiebreak and pages by seeking from
 // the last row (keyset pagination): each sort needs its (column, _id) index to stay fast.
 imageSchema.index({ uploaded_at: -1, _id: -1 })
