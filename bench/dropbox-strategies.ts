@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util'
 import { randomPng } from '../test/helpers/images.ts'
 import { DropboxContentHasher } from '../src/uploads/content-hash.ts'
 import { describeMachine, machineInfo } from './lib/machine.ts'
-import { stopAll } from './lib/processes.ts'
+import { CpuMeter, stopAll } from './lib/processes.ts'
 import { heading, note, table, writeResult } from './lib/report.ts'
 import { round, summarize, type LatencySummary } from './lib/stats.ts'
 import { startEmulator, startInfra, startService, type Emulator, type EmulatorCounters, type Infra } from './lib/stack.ts'
@@ -79,6 +79,9 @@ export interface StrategyResult {
   counters: EmulatorCounters
   rateLimited: number
   failedUploads: number
+  /** CPU ms per image and cores used, per process, while the uploads ran. */
+  cpuMsPerImage: Record<string, number>
+  cores: Record<string, number>
   check: {
     records: number
     files: number
@@ -144,6 +147,9 @@ async function runStrategy (key: 'naive' | 'ours', options: StrategyOptions, inf
 
     const uploads = makeUploads(options, `${prefix}0`)
     note(`${label}: posting ${uploads.length} uploads from ${options.clients} clients`)
+    const cpu = await CpuMeter.start({
+      api: service.api.pid, worker: service.workers[0]!.pid, emulator: emulator.child.pid, redis: infra.redis.process.pid!, ferretdb: infra.ferret.process.pid!
+    })
     const { responses, startedAt } = await postAll(service.url, uploads, options.clients)
     let finishedAt = performance.now()
     const statuses: Record<string, number> = {}
@@ -155,6 +161,7 @@ async function runStrategy (key: 'naive' | 'ours', options: StrategyOptions, inf
       finishedAt = performance.now()
     }
     const seconds = (finishedAt - startedAt) / 1000
+    const { cpuMsPerRequest: cpuMsPerImage, cores } = await cpu.stop(uploads.length)
     const counters = await emulator.counters()
     const phones = new Set(uploads.map(u => u.phone))
     const files = (await emulator.files()).filter(f => phones.has(f.path_lower.split('/')[1]!))
@@ -188,6 +195,8 @@ async function runStrategy (key: 'naive' | 'ours', options: StrategyOptions, inf
       counters,
       rateLimited: counters.tooManyWriteOperations + counters.tooManyRequests,
       failedUploads,
+      cpuMsPerImage,
+      cores,
       check
     }
   } finally {
@@ -221,6 +230,9 @@ export async function runStrategies (options: StrategyOptions): Promise<Strategy
   heading('Dropbox calls per strategy')
   const routes = [...new Set(results.flatMap(r => Object.keys(r.counters.calls)))].sort()
   console.log(table(['strategy', ...routes, 'commits'], results.map(r => [r.key, ...routes.map(route => r.counters.calls[route] ?? 0), r.counters.commits])))
+  heading('CPU per image while the uploads ran (ms of CPU; cores used in parentheses)')
+  const names = [...new Set(results.flatMap(r => Object.keys(r.cpuMsPerImage)))]
+  console.log(table(['strategy', ...names], results.map(r => [r.key, ...names.map(n => `${r.cpuMsPerImage[n]} (${r.cores[n]})`)])))
   const naive = results.find(r => r.key === 'naive')
   const ours = results.find(r => r.key === 'ours')
   if (naive && ours) {

@@ -5,14 +5,16 @@
 //   (c) the full service with Dropbox storage against the emulator (its own process, no faults).
 // Each target is warmed up for a few seconds, then measured over a fixed number of requests sized
 // from the warm-up rate to last about --seconds, so every stored record can be counted exactly.
-//   node bench/run.ts throughput [--seconds 20] [--warmup 5] [--connections 20] [--cpu-prof]
+//   node bench/run.ts throughput [--seconds 20] [--warmup 5] [--connections 20] [--targets baseline,local,dropbox]
+//     [--log-level info] [--worker-concurrency 20] [--cpu-prof] [--node-args='--max-semi-space-size=2']
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { randomPng } from '../test/helpers/images.ts'
 import { runLoad, type LoadResult } from './lib/load.ts'
 import { describeMachine, machineInfo } from './lib/machine.ts'
-import { cpuMs, stopAll } from './lib/processes.ts'
+import { CpuMeter, stopAll } from './lib/processes.ts'
+import { RedisCommandMeter } from './lib/redis-stats.ts'
 import { heading, note, table, writeResult } from './lib/report.ts'
 import { round } from './lib/stats.ts'
 import { PROFILE_DIR, startBaseline, startEmulator, startInfra, startService, type Emulator, type Infra, type RunningService } from './lib/stack.ts'
@@ -25,6 +27,8 @@ export interface ThroughputOptions {
   workerConcurrency: number
   logLevel: string
   cpuProf: boolean
+  /** Extra node flags for the API, the workers and the baseline (experiments only). */
+  nodeArgs: string[]
   targets: string[]
 }
 
@@ -39,6 +43,7 @@ export function parseThroughputArgs (args: string[]): ThroughputOptions {
       'worker-concurrency': { type: 'string', default: '20' },
       'log-level': { type: 'string', default: 'info' },
       'cpu-prof': { type: 'boolean', default: false },
+      'node-args': { type: 'string', default: '' },
       targets: { type: 'string', default: 'baseline,local,dropbox' }
     },
     strict: true
@@ -51,6 +56,7 @@ export function parseThroughputArgs (args: string[]): ThroughputOptions {
     workerConcurrency: Number(values['worker-concurrency']),
     logLevel: values['log-level'],
     cpuProf: values['cpu-prof'],
+    nodeArgs: values['node-args'].split(' ').filter(Boolean),
     targets: values.targets.split(',').map(t => t.trim()).filter(Boolean)
   }
 }
@@ -77,15 +83,12 @@ export interface TargetResult {
   /** Share of the machine's CPU used during the measured run, per process (1 = one core). */
   cores: Record<string, number>
   verification?: { expected: number, records: number, stored: number, failedJobs: number, ok: boolean }
+  /** Redis commands (and their server time) per request: the queue's cost. */
+  redis?: { perRequest: number, usecPerRequest: number, top: Array<{ command: string, perRequest: number }> }
 }
 
 const phonesFor = (index: number, kind: 'warm' | 'run', count: number): string[] =>
   Array.from({ length: count }, (_, i) => `7${index}${kind === 'warm' ? 9 : 1}000${String(i).padStart(3, '0')}`)
-
-async function cpuSnapshot (pids: Record<string, number>): Promise<Record<string, number>> {
-  const entries = await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await cpuMs(pid)] as const))
-  return { ...Object.fromEntries(entries), 'load generator': process.cpuUsage().user / 1000 + process.cpuUsage().system / 1000 }
-}
 
 async function storedCount (target: Target, phones: string[]): Promise<number> {
   if (target.emulator) {
@@ -106,20 +109,16 @@ async function measure (target: Target, index: number, options: ThroughputOption
   const amount = Math.max(200, Math.round(warmup.rps * options.seconds))
   note(`${target.label}: measuring ${amount} requests (warm-up ran at ${round(warmup.rps)} req/s)`)
   const pids = { ...target.pids, redis: infra.redis.process.pid!, ferretdb: infra.ferret.process.pid! }
-  const before = await cpuSnapshot(pids)
+  const cpu = await CpuMeter.start(pids)
+  const redis = await RedisCommandMeter.start(infra.redisUrl)
   const measured = await runLoad({ url: target.url, connections: options.connections, amount, image, phones: runPhones, namePrefix: 'run' })
-  const after = await cpuSnapshot(pids)
-  const cpuMsPerRequest: Record<string, number> = {}
-  const cores: Record<string, number> = {}
-  for (const name of Object.keys(after)) {
-    const used = after[name]! - before[name]!
-    cpuMsPerRequest[name] = round(used / measured.requests, 2)
-    cores[name] = round(used / (measured.seconds * 1000), 2)
-  }
+  const { cpuMsPerRequest, cores } = await cpu.stop(measured.requests)
 
+  if (!target.service) await redis.stop(1)
   const result: TargetResult = { key: target.key, label: target.label, warmup, measured, status200: measured.statusCodes['200'] ?? 0, cpuMsPerRequest, cores }
   if (target.service) {
     await target.service.waitIdle()
+    result.redis = await redis.stop(measured.requests)
     const records = await target.service.db.collection('images').countDocuments({ phone_number: { $in: runPhones } })
     const stored = await storedCount(target, runPhones)
     const { failed } = await target.service.jobCounts()
@@ -134,14 +133,14 @@ export async function runThroughput (options: ThroughputOptions): Promise<{ resu
   console.log(describeMachine(machine))
   const image = randomPng(options.imageBytes)
   const infra = await startInfra()
-  const nodeArgs = options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []
+  const nodeArgs = [...options.nodeArgs, ...options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []]
   const serviceEnv = { LOG_LEVEL: options.logLevel, WORKER_CONCURRENCY: String(options.workerConcurrency), UPLOAD_WAIT_MS: '300000' }
   const results: TargetResult[] = []
   try {
     for (const [index, key] of options.targets.entries()) {
       let target: Target
       if (key === 'baseline') {
-        const baseline = await startBaseline(options.logLevel)
+        const baseline = await startBaseline(options.logLevel, nodeArgs)
         target = { key, label: '(a) baseline: bare Fastify multipart to disk', url: baseline.url, pids: { baseline: baseline.child.pid }, stop: baseline.stop }
       } else if (key === 'local' || key === 'dropbox') {
         const emulator = key === 'dropbox' ? await startEmulator('throughput') : undefined
@@ -185,6 +184,9 @@ export async function runThroughput (options: ThroughputOptions): Promise<{ resu
   const names = [...new Set(results.flatMap(r => Object.keys(r.cpuMsPerRequest)))]
   heading('CPU per request during the measured run (ms of CPU; cores used in parentheses)')
   console.log(table(['target', ...names], results.map(r => [r.label, ...names.map(n => r.cpuMsPerRequest[n] === undefined ? undefined : `${r.cpuMsPerRequest[n]} (${r.cores[n]})`)])))
+  for (const r of results) {
+    if (r.redis) console.log(`${r.label}: ${r.redis.perRequest} Redis commands per request (${r.redis.usecPerRequest} us of Redis time): ${r.redis.top.map(c => `${c.command} ${c.perRequest}`).join(', ')}`)
+  }
   const local = results.find(r => r.key === 'local')
   if (baseline && local) {
     const ratio = local.measured.rps / baseline.measured.rps

@@ -1,7 +1,7 @@
 // What a result was measured on, stored with every result file and quoted in BENCHMARKS.md.
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { availableParallelism, totalmem } from 'node:os'
+import { availableParallelism, loadavg, totalmem } from 'node:os'
 import { ROOT } from '../../scripts/lib/services.ts'
 
 export interface MachineInfo {
@@ -11,6 +11,8 @@ export interface MachineInfo {
   memoryGiB: number
   node: string
   gitCommit: string
+  /** 1, 5 and 15 minute load averages when the benchmark started: other work on the machine. */
+  loadAverage: number[]
 }
 
 function run (command: string, args: string[]): string {
@@ -29,10 +31,11 @@ export function machineInfo (): MachineInfo {
     cpuModel: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? 'unknown',
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
-    gitCommit: run('git', ['rev-parse', '--short', 'HEAD'])
+    gitCommit: run('git', ['rev-parse', '--short', 'HEAD']),
+    loadAverage: loadavg().map(n => Math.round(n * 100) / 100)
   }
 }
 
 export function describeMachine (m: MachineInfo): string {
-  return `${m.date} | ${m.nproc} cores (nproc), ${m.cpuModel}, ${m.memoryGiB} GiB | Node ${m.node} | commit ${m.gitCommit}`
+  return `${m.date} | ${m.nproc} cores (nproc), ${m.cpuModel}, ${m.memoryGiB} GiB | Node ${m.node} | commit ${m.gitCommit} | load average ${m.loadAverage.join(' ')}`
 }

@@ -103,3 +103,61 @@ export async function cpuMs (pid: number): Promise<number> {
   const ticks = Number(fields[11]) + Number(fields[12]) // utime, stime
   return ticks * 10 // USER_HZ is 100 on Linux
 }
+
+const MACHINE = '(machine)'
+
+/**
+ * From /proc/stat, in ms over all cores: time in processes (user, nice, system), time in
+ * interrupts (irq, softirq: much of loopback networking, charged to no process), and time the
+ * hypervisor took away (steal).
+ */
+async function machineTimes (): Promise<{ processes: number, irq: number, steal: number }> {
+  const [, ...fields] = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0]!.trim().split(/\s+/)
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields.map(Number)
+  return { processes: (user + nice + system) * 10, irq: (irq + softirq) * 10, steal: steal * 10 }
+}
+
+/** CPU time used by some processes (and by this one, the load generator) between start and stop. */
+export class CpuMeter {
+  readonly #pids: Record<string, number>
+  readonly #before: Record<string, number>
+  readonly #t0 = performance.now()
+
+  private constructor (pids: Record<string, number>, before: Record<string, number>) {
+    this.#pids = pids
+    this.#before = before
+  }
+
+  static async start (pids: Record<string, number>): Promise<CpuMeter> {
+    return new CpuMeter(pids, await CpuMeter.#snapshot(pids))
+  }
+
+  static async #snapshot (pids: Record<string, number>): Promise<Record<string, number>> {
+    const entries = await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await cpuMs(pid)] as const))
+    const self = process.cpuUsage()
+    const machine = await machineTimes()
+    return { ...Object.fromEntries(entries), 'load generator': (self.user + self.system) / 1000, [MACHINE]: machine.processes, 'irq+softirq': machine.irq, steal: machine.steal }
+  }
+
+  /**
+   * CPU ms per unit of work, and cores used (1 = one core busy all the time), per process; plus
+   * the machine's interrupt and steal time, and "other": what the rest of the machine's processes
+   * used meanwhile. Anything there competed with the benchmark for the same cores.
+   */
+  async stop (units: number): Promise<{ cpuMsPerRequest: Record<string, number>, cores: Record<string, number> }> {
+    const after = await CpuMeter.#snapshot(this.#pids)
+    const elapsed = performance.now() - this.#t0
+    const used: Record<string, number> = {}
+    for (const name of Object.keys(after)) used[name] = after[name]! - this.#before[name]!
+    const ours = Object.entries(used).filter(([name]) => ![MACHINE, 'irq+softirq', 'steal'].includes(name)).reduce((a, [, ms]) => a + ms, 0)
+    used.other = Math.max(0, used[MACHINE]! - ours)
+    delete used[MACHINE]
+    const cpuMsPerRequest: Record<string, number> = {}
+    const cores: Record<string, number> = {}
+    for (const [name, ms] of Object.entries(used)) {
+      cpuMsPerRequest[name] = Math.round(ms / units * 100) / 100
+      cores[name] = Math.round(ms / elapsed * 100) / 100
+    }
+    return { cpuMsPerRequest, cores }
+  }
+}

@@ -209,12 +209,13 @@ export interface Baseline {
 }
 
 /** bench/baseline-server.ts: the bare Fastify + @fastify/multipart handler. */
-export async function startBaseline (logLevel: string): Promise<Baseline> {
+export async function startBaseline (logLevel: string, nodeArgs: string[] = []): Promise<Baseline> {
   const port = await freePort()
   const dir = join(BENCH_DATA, 'baseline')
   await rm(dir, { recursive: true, force: true })
   await mkdir(dir, { recursive: true })
   const child = spawnNode('baseline', 'bench/baseline-server.ts', {
+    nodeArgs,
     env: { ...baseEnv(), PORT: String(port), UPLOAD_DIR: dir, LOG_LEVEL: logLevel },
     logFile: join(LOG_DIR, 'baseline.log')
   })
