@@ -6,6 +6,7 @@ import type { UploadJobData, UploadJobResult } from '../src/queue/upload-jobs.ts
 import { DropboxPermanentError, DropboxRateLimitError } from '../src/storage/dropbox/errors.ts'
 import type { Storage } from '../src/storage/storage.ts'
 import { removeStaged } from '../src/uploads/staging.ts'
+import { recordId } from '../src/uploads/upload-id.ts'
 
 export interface UploadDeps {
   storage: Storage
@@ -20,7 +21,7 @@ export type UploadJob = Pick<Job<UploadJobData, UploadJobResult>, 'id' | 'data' 
 /**
  * One staged file to storage and to MongoDB. Every step is idempotent, so a job that runs twice
  * (a retry, a worker killed mid-way and its job taken over) leaves one file and one record:
- * storage does not write identical bytes twice, and the record is keyed by the upload id.
+ * storage does not write identical bytes twice, and the record's _id is the upload id.
  * The staged file is deleted only once the record is written.
  */
 export async function processUpload (job: UploadJob, deps: UploadDeps): Promise<UploadJobResult> {
@@ -29,7 +30,7 @@ export async function processUpload (job: UploadJob, deps: UploadDeps): Promise<
   const log = logger.child({ uploadId: data.uploadId, phone: data.phoneNumber, attempt: job.attemptsStarted })
 
   // Only a job that ran before (a retry, or taken over from a dead worker) can have a record.
-  const recorded = job.attemptsStarted > 1 ? await images.findOne({ upload_id: data.uploadId }).lean() : null
+  const recorded = job.attemptsStarted > 1 ? await images.findById(recordId(data.uploadId)).lean() : null
   if (recorded) {
     // An earlier attempt got as far as the record; only the staged file may be left.
     await removeStaged([data.stagedPath])
@@ -49,10 +50,9 @@ export async function processUpload (job: UploadJob, deps: UploadDeps): Promise<
   }
 
   await images.updateOne(
-    { upload_id: data.uploadId },
+    { _id: recordId(data.uploadId) },
     {
       $setOnInsert: {
-        upload_id: data.uploadId,
         phone_number: data.phoneNumber,
         file_name: stored.name,
         image_url: imageUrl,

@@ -7,8 +7,6 @@ const imageSchema = new Schema({
   file_name: { type: String, required: true, maxlength: 255 },
   image_url: { type: String, required: true },
   uploaded_at: { type: Date, required: true, default: () => new Date() },
-  /** The job id that produced the record: re-running a job updates it instead of adding one. */
-  upload_id: { type: String, required: true },
   original_name: { type: String },
   storage: { type: String, required: true, enum: ['dropbox', 'local'] },
   storage_path: { type: String, required: true },
@@ -22,7 +20,6 @@ const imageSchema = new Schema({
 })
 
 // Only index kinds FerretDB 1.24 supports as well as MongoDB: plain and unique.
-imageSchema.index({ upload_id: 1 }, { unique: true })
 imageSchema.index({ phone_number: 1, uploaded_at: -1 })
 // The admin list sorts by any of its columns with _id as the tiebreak and pages by seeking from
 // the last row (keyset pagination): each sort needs its (column, _id) index to stay fast.

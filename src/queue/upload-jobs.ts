@@ -6,7 +6,7 @@ export const UPLOAD_QUEUE = 'uploads'
 export const UPLOAD_JOB = 'upload'
 
 export interface UploadJobData {
-  /** Also the job id, the staged file's name and the Image document's upload_id. */
+  /** Also the job id, the staged file's name and the Image record's _id (see upload-id.ts). */
   uploadId: string
   phoneNumber: string
   /** The contract's `YYYY-MM-DD_HH:MM:SS_<name>`; storage may add " (n)" on a clash. */

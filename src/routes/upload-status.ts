@@ -3,6 +3,7 @@ import { ClientError } from '../errors.ts'
 import { outcomeOf, type JobOutcome } from '../queue/job-waiter.ts'
 import { UploadStatusParams, uploadStatusResponses } from '../schemas/upload-status.ts'
 import { fileResult } from '../uploads/file-result.ts'
+import { recordId } from '../uploads/upload-id.ts'
 
 // Follows up a 202: the record in MongoDB is the truth for stored files; the queue knows the rest.
 const uploadStatusRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -15,7 +16,7 @@ const uploadStatusRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   }, async (request) => {
     const uploadId = request.params.upload_id
-    const image = await fastify.db.images.findOne({ upload_id: uploadId }).lean()
+    const image = await fastify.db.images.findById(recordId(uploadId)).lean()
     if (image) {
       const outcome: JobOutcome = {
         status: 'completed',

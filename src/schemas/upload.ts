@@ -16,7 +16,7 @@ const sample = {
   message: "File '2024-12-17_12:30:45_image1.jpg' uploaded successfully to Dropbox",
   image_url: 'https://www.dropbox.com/scl/fi/abcdefg/2024-12-17_12:30:45_image1.jpg?rlkey=k1&raw=1',
   status: 'uploaded',
-  upload_id: '0b9c8f5e-3f2a-4c65-9d43-7f1b8e0a6c21'
+  upload_id: '6761a2f5c3b1e24d8f0a9b7c'
 }
 
 export const UploadSuccess = Type.Object({

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -6,6 +5,7 @@ import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { DropboxContentHasher } from './content-hash.ts'
 import { SNIFF_BYTES, sniffImageType, type ImageType } from './image-type.ts'
+import { newUploadId } from './upload-id.ts'
 
 export interface StagedFile {
   uploadId: string
@@ -30,7 +30,7 @@ export class EmptyFileError extends Error {
  * On any failure the partial file is removed before the error propagates.
  */
 export async function stageFile (source: Readable, stagingDir: string): Promise<StagedFile> {
-  const uploadId = randomUUID()
+  const uploadId = newUploadId()
   const path = join(stagingDir, uploadId)
   const hasher = new DropboxContentHasher()
   let head = Buffer.alloc(0)

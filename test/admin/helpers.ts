@@ -74,17 +74,13 @@ export async function login (app: FastifyInstance, username = 'alice', password 
   }
 }
 
-let counter = 0
-
 /** An Image document as the worker writes it. */
 export function imageRecord (phone: string, name: string, uploadedAt: Date | string, extra: Record<string, unknown> = {}) {
-  counter++
   return {
     phone_number: phone,
     file_name: name,
     image_url: `http://localhost:3000/files/${phone}/${encodeURIComponent(name)}`,
     uploaded_at: new Date(uploadedAt),
-    upload_id: `up${Date.now().toString(36)}${counter}`,
     storage: 'local',
     storage_path: `/${phone}/${name}`,
     size: 10,

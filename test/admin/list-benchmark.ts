@@ -31,7 +31,7 @@ if (have < N) {
     const docs = []
     for (let j = i; j < Math.min(N, i + 5000); j++) {
       const phone = String(1_000_000_000 + (j % 5000))
-      docs.push({ phone_number: phone, file_name: `2024-01-01_00:00:00_img${j}.jpg`, image_url: `http://localhost:3000/files/${phone}/img${j}.jpg`, uploaded_at: new Date(base + j * 60_000), upload_id: `bench-${j}`, storage: 'local', storage_path: `/${phone}/img${j}.jpg`, size: 1000, content_type: 'image/jpeg', content_hash: 'h' })
+      docs.push({ phone_number: phone, file_name: `2024-01-01_00:00:00_img${j}.jpg`, image_url: `http://localhost:3000/files/${phone}/img${j}.jpg`, uploaded_at: new Date(base + j * 60_000), storage: 'local', storage_path: `/${phone}/img${j}.jpg`, size: 1000, content_type: 'image/jpeg', content_hash: 'h' })
     }
     await images.collection.insertMany(docs, { ordered: false })
   }

@@ -10,7 +10,6 @@ t.test('GET /api/get-phone/ answers as the contract shows', async t => {
     file_name: name,
     image_url: `https://www.dropbox.com/s/x/${name}?raw=1`,
     uploaded_at: new Date(at),
-    upload_id: `${phone}-${name}`,
     storage: 'dropbox',
     storage_path: `/${phone}/${name}`,
     size: 1,

@@ -35,7 +35,7 @@ t.test('a wait that ends before the workers answers 202, and the upload still co
   const file = await app.inject({ method: 'GET', url: new URL(status.image_url).pathname })
   t.same(file.rawPayload, content)
 
-  const unknown = await app.inject({ method: 'GET', url: '/api/uploads/00000000-0000-0000-0000-000000000000' })
+  const unknown = await app.inject({ method: 'GET', url: '/api/uploads/6761a2f5c3b1e24d8f0a9b7c' })
   t.equal(unknown.statusCode, 404)
   t.same(unknown.json(), { message: 'Upload not found.' })
   const bad = await app.inject({ method: 'GET', url: '/api/uploads/nope' })

@@ -44,7 +44,7 @@ async function stagedJob (stagingDir: string, id: string, content: Buffer): Prom
 t.test('a job run twice leaves one file and one record', async t => {
   const { config, db, deps } = await setup(t)
   const content = randomPng()
-  const job = await stagedJob(config.stagingDir, 'b4f0e3a2-0000-4000-8000-000000000001', content)
+  const job = await stagedJob(config.stagingDir, '6761a2f5c3b1e24d8f0a9b01', content)
 
   const first = await processUpload(job, deps)
   // A worker that died after storing but before acknowledging: the same job runs again, its
@@ -61,7 +61,7 @@ t.test('a job run twice leaves one file and one record', async t => {
 t.test('a retry after the file was stored but before the record was written writes one record', async t => {
   const { config, db, storage, deps } = await setup(t)
   const content = randomPng()
-  const job = await stagedJob(config.stagingDir, 'b4f0e3a2-0000-4000-8000-000000000002', content)
+  const job = await stagedJob(config.stagingDir, '6761a2f5c3b1e24d8f0a9b02', content)
   // The first attempt got as far as storage.
   await storage.put({ stagedPath: job.data.stagedPath, folder: '100', name: job.data.fileName, size: content.length, contentHash: job.data.contentHash })
 
@@ -73,7 +73,7 @@ t.test('a retry after the file was stored but before the record was written writ
 
 t.test('a job whose staged file is gone fails for good', async t => {
   const { config, deps } = await setup(t)
-  const job = await stagedJob(config.stagingDir, 'b4f0e3a2-0000-4000-8000-000000000003', randomPng())
+  const job = await stagedJob(config.stagingDir, '6761a2f5c3b1e24d8f0a9b03', randomPng())
   job.data.stagedPath = join(config.stagingDir, 'missing')
   await t.rejects(processUpload(job, deps), UnrecoverableError)
 })
@@ -86,7 +86,7 @@ t.test('a Dropbox 429 pauses the whole queue for Retry-After and puts the job ba
   await ensureDir(config.stagingDir)
   const pauses: number[] = []
   const deps = { storage: createStorage(config), images: db.images, logger: pino({ level: 'silent' }), pauseQueue: async (ms: number) => { pauses.push(ms) } }
-  const job = await stagedJob(config.stagingDir, 'b4f0e3a2-0000-4000-8000-000000000004', randomPng())
+  const job = await stagedJob(config.stagingDir, '6761a2f5c3b1e24d8f0a9b04', randomPng())
 
   // files/upload passes; the shared-link call right after it is over the rate.
   await t.rejects(processUpload(job, deps), RateLimitError)

@@ -48,7 +48,7 @@ export function imageDetailPage (ctx: PageContext, image: ImageDocument, state: 
     <dt>Storage</dt><dd>${image.storage}: <code>${image.storage_path}</code></dd>
     <dt>Size</dt><dd>${image.size.toLocaleString('en-US')} bytes, ${image.content_type}</dd>
     <dt>Content hash</dt><dd><code>${image.content_hash}</code></dd>
-    <dt>Upload id</dt><dd><code>${image.upload_id}</code></dd>
+    <dt>Upload id</dt><dd><code>${id}</code></dd>
     <dt>Record id</dt><dd><code>${id}</code></dd>
   </dl>
 </div>
