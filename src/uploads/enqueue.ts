@@ -12,7 +12,7 @@ export function uploadJobs (upload: ReceivedUpload): UploadJobData[] {
   return upload.files.map(file => ({
     uploadId: file.uploadId,
     phoneNumber: upload.phoneNumber,
-    fileName: stampedFileName(file.receivedAt, sanitizeFileName(file.originalName, file.type.ext)),
+    fileName: stampedFileName(file.receivedAt, sanitizeFileName(file.originalName, file.type)),
     originalName: file.originalName,
     stagedPath: file.path,
     size: file.size,

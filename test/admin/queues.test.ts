@@ -37,4 +37,17 @@ t.test('the queue dashboard shows a failed job with its reason, and retries it',
   const edit = await operator.request({ method: 'PATCH', url: '/admin/queues/api/queues/uploads/missing-staged-file/update-data', payload: { stagedPath: '/etc/passwd' } })
   t.equal(edit.statusCode, 403)
   t.equal((await app.uploadQueue.queue.getJob('missing-staged-file'))!.data.stagedPath, '/nonexistent/staging/missing-staged-file')
+
+  // Nothing the panel offers can drop an accepted upload.
+  for (const [method, url] of [
+    ['PUT', '/admin/queues/api/queues/uploads/missing-staged-file/clean'],
+    ['PUT', '/admin/queues/api/queues/uploads/clean/failed'],
+    ['PUT', '/admin/queues/api/queues/uploads/empty'],
+    ['PUT', '/admin/queues/api/queues/uploads/obliterate'],
+    ['PUT', '/admin/queues/api/queues/uploads/concurrency']
+  ] as const) {
+    const res = await operator.request({ method, url, headers: { origin: 'http://localhost:80' }, payload: {} })
+    t.equal(res.statusCode, 403, `${method} ${url}`)
+  }
+  t.ok(await app.uploadQueue.queue.getJob('missing-staged-file'), 'the job is still there')
 })

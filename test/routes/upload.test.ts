@@ -88,6 +88,22 @@ t.test('sanitizes file names: no path parts, no control characters, extension ke
   t.same(stored, ['passwd.png', 'photo.png', 'badname.png', 'image.png', 'hidden.png'])
 })
 
+t.test('an image named as a page is stored and served as the image it is', async t => {
+  const { config } = await testEnv(t)
+  const app = await build(t, config)
+  await startWorker(t, config)
+  const content = Buffer.concat([randomPng(200), Buffer.from('<script>alert(document.cookie)</script>')])
+  const res = await app.inject({ method: 'POST', url: '/api/upload/', ...uploadForm('556', [{ filename: 'evil.html', content }, { filename: 'evil.svg', content }]) })
+  t.equal(res.statusCode, 200, res.body)
+  for (const result of res.json().results) {
+    t.match(result.filename, /_evil\.png$/)
+    const served = await app.inject({ method: 'GET', url: new URL(result.image_url).pathname })
+    t.equal(served.headers['content-type'], 'image/png')
+    t.equal(served.headers['x-content-type-options'], 'nosniff')
+    t.match(served.headers['content-security-policy'], /sandbox/)
+  }
+})
+
 t.test('two files with the same name in the same second are both kept', async t => {
   const { config } = await testEnv(t)
   const app = await build(t, config)

@@ -6,8 +6,8 @@ const ascii = (s: string): Buffer => Buffer.from(s, 'latin1')
 const pad = (head: Buffer): Buffer => Buffer.concat([head, Buffer.alloc(16)])
 
 t.test('image formats are recognised by their bytes', async t => {
-  t.same(sniffImageType(fakeJpeg(64)), { mime: 'image/jpeg', ext: '.jpg' })
-  t.same(sniffImageType(randomPng(64)), { mime: 'image/png', ext: '.png' })
+  t.match(sniffImageType(fakeJpeg(64)), { mime: 'image/jpeg', ext: '.jpg' })
+  t.match(sniffImageType(randomPng(64)), { mime: 'image/png', ext: '.png' })
   t.equal(sniffImageType(pad(ascii('GIF89a')))?.mime, 'image/gif')
   t.equal(sniffImageType(pad(ascii('GIF87a')))?.mime, 'image/gif')
   t.equal(sniffImageType(pad(Buffer.concat([ascii('RIFF'), Buffer.from([1, 2, 3, 4]), ascii('WEBPVP8 ')])))?.mime, 'image/webp')

@@ -19,9 +19,16 @@ const BOARD_CSP = {
   baseUri: ["'self'"]
 }
 
-// Adding a job or rewriting a job's data would let a panel user hand the worker any path on the
-// worker's disk as "stagedPath" and have it published: a privilege the panel must not grant.
-const REFUSED = [/\/api\/queues\/[^/]+\/add$/, /\/api\/queues\/[^/]+\/[^/]+\/update-data$/]
+// Of the dashboard's state-changing actions only these are offered: retrying, promoting a
+// delayed job, pausing and resuming. Removing, cleaning, emptying or obliterating would drop
+// accepted uploads; adding a job or rewriting its data would let a panel user hand the worker
+// any path on its disk as "stagedPath" to publish; concurrency and rate limits are settings.
+const ALLOWED_CHANGES = [
+  /\/api\/queues\/(pause|resume)$/,
+  /\/api\/queues\/:queueName\/(retry\/:queueStatus|promote|pause|resume)$/,
+  /\/api\/queues\/:queueName\/:jobId\/(retry|promote)$/
+]
+const READS = new Set(['GET', 'HEAD'])
 
 /**
  * The upload queue's dashboard (Bull Board) at /admin/queues, behind the panel's login like
@@ -56,8 +63,8 @@ const queueRoutes: FastifyPluginAsync = async (fastify) => {
   })
   fastify.addHook('onRequest', async (request, reply) => {
     const url = request.routeOptions.url ?? ''
-    if (REFUSED.some(r => r.test(url))) {
-      return reply.code(403).send({ error: 'Forbidden', message: 'Adding jobs and editing job data are disabled in this panel.' })
+    if (!READS.has(request.method) && !ALLOWED_CHANGES.some(r => r.test(url))) {
+      return reply.code(403).send({ error: 'Forbidden', message: 'Only retrying, promoting, pausing and resuming are allowed in this panel: uploads must not be removed or altered.' })
     }
   })
 
