@@ -2,11 +2,11 @@ import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import app, { serverOptions } from './app.ts'
 import { ConfigError, loadConfig } from './config.ts'
-import { ensureDir } from './uploads/staging.ts'
+
+const SHUTDOWN_DEADLINE_MS = 30_000
 
 async function main (): Promise<void> {
   const config = loadConfig()
-  await ensureDir(config.stagingDir)
   const server = Fastify(serverOptions(config))
   let closing = false
   // Once closing, responses end their connection: a keep-alive socket that falls idle after
@@ -20,6 +20,11 @@ async function main (): Promise<void> {
     if (closing) return
     closing = true
     server.log.info({ signal }, 'shutting down: finishing in-flight requests')
+    // Whatever holds it open (a client that never finishes sending), a stopping API stops.
+    setTimeout(() => {
+      server.log.error('shutdown took too long; exiting')
+      process.exit(1)
+    }, SHUTDOWN_DEADLINE_MS).unref()
     // Stop accepting, finish in-flight requests, then close plugins (queue, database) in order.
     server.close().then(() => process.exit(0), (err: unknown) => {
       server.log.error({ err }, 'error while closing')

@@ -2,6 +2,7 @@ import type { FastifyError } from 'fastify'
 import fp from 'fastify-plugin'
 import { ClientError } from '../errors.ts'
 import { isDatabaseUnavailable } from '../models/connect.ts'
+import { isRedisUnavailable } from '../queue/redis.ts'
 
 const UNAVAILABLE = 'The service is temporarily unavailable. Please retry shortly.'
 
@@ -9,6 +10,12 @@ const UNAVAILABLE = 'The service is temporarily unavailable. Please retry shortl
 // keep their status and message; dependencies that are down become 503; anything else is logged
 // with the request id and answered as a bare 500.
 export default fp(async (fastify) => {
+  // A request refused before its body was read (a file too large, not an image) leaves the
+  // rest of the body on the socket; reusing the connection would feed it to the next request.
+  fastify.addHook('onSend', async (request, reply) => {
+    if (!request.raw.complete) reply.header('connection', 'close')
+  })
+
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ClientError) {
       return reply.code(error.statusCode).headers(error.headers).send({ message: error.message })
@@ -22,8 +29,8 @@ export default fp(async (fastify) => {
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
       return reply.code(error.statusCode).send({ message: error.message })
     }
-    if (isDatabaseUnavailable(error)) {
-      request.log.warn({ err: error }, 'database unavailable')
+    if (isDatabaseUnavailable(error) || isRedisUnavailable(error)) {
+      request.log.warn({ err: error }, 'dependency unavailable')
       return reply.code(503).header('retry-after', '5').send({ message: UNAVAILABLE })
     }
     request.log.error({ err: error }, 'unexpected error')

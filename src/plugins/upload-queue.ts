@@ -2,7 +2,7 @@ import { Queue, QueueEvents } from 'bullmq'
 import fp from 'fastify-plugin'
 import type { Redis } from 'ioredis'
 import { JobWaiter } from '../queue/job-waiter.ts'
-import { blockingConnection, closeWithin, isConnectionError, producerConnection } from '../queue/redis.ts'
+import { blockingConnection, closeWithin, isRedisUnavailable, producerConnection } from '../queue/redis.ts'
 import { UPLOAD_QUEUE, type UploadJobData, type UploadJobResult } from '../queue/upload-jobs.ts'
 
 declare module 'fastify' {
@@ -25,7 +25,7 @@ export default fp(async (fastify) => {
   const queue = new Queue<UploadJobData, UploadJobResult>(UPLOAD_QUEUE, { connection: redis, prefix })
   const eventsConnection = blockingConnection(redisUrl, 'api-events', onError)
   const events = new QueueEvents(UPLOAD_QUEUE, { connection: eventsConnection, prefix })
-  const onQueueError = (err: Error): void => { if (!isConnectionError(err)) fastify.log.warn({ err }, 'upload queue error') }
+  const onQueueError = (err: Error): void => { if (!isRedisUnavailable(err)) fastify.log.warn({ err }, 'upload queue error') }
   queue.on('error', onQueueError)
   events.on('error', onQueueError)
   await Promise.all([queue.waitUntilReady(), events.waitUntilReady()])

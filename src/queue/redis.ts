@@ -17,10 +17,15 @@ export function blockingConnection (url: string, connectionName: string, onError
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'])
 
-/** BullMQ re-emits the connection errors already logged by the connection's own listener. */
-export function isConnectionError (err: Error): boolean {
+/**
+ * Redis is unreachable: a socket error, or a command refused at once because the connection is
+ * down (the producer's enableOfflineQueue:false). BullMQ re-emits these; requests answer 503.
+ */
+export function isRedisUnavailable (err: Error): boolean {
   const code = (err as NodeJS.ErrnoException).code
-  return (code !== undefined && CONNECTION_ERRORS.has(code)) || /Connection is closed|Stream isn't writeable/.test(err.message)
+  return (code !== undefined && CONNECTION_ERRORS.has(code)) ||
+    err.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|Stream isn't writeable|enableOfflineQueue/.test(err.message)
 }
 
 /**

@@ -4,11 +4,15 @@ import { MultipartBody, uploadResponses } from '../schemas/upload.ts'
 import { enqueueUpload, uploadJobs } from '../uploads/enqueue.ts'
 import { fileResult } from '../uploads/file-result.ts'
 import { receiveUpload } from '../uploads/receive.ts'
+import { ensureDir } from '../uploads/staging.ts'
 
 const uploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   // Registered here, not globally, so other scopes (the admin) can parse bodies their own way.
   await fastify.register(multipart)
+  // Any other body type reaches the handler unread and gets the contract's 400, not a 415.
+  fastify.addContentTypeParser('*', (_request, _payload, done) => { done(null) })
   const { upload, stagingDir, worker } = fastify.config
+  await ensureDir(stagingDir)
 
   fastify.post('/api/upload/', {
     schema: {

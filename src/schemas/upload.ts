@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { ErrorResponse, errorResponse } from './common.ts'
+import { errorResponse } from './common.ts'
 import { PHONE_NUMBER_RULE } from '../uploads/phone-number.ts'
 
 export const FileResult = Type.Object({
@@ -56,9 +56,9 @@ export const UploadFailure = Type.Object({
 export const uploadResponses = {
   200: UploadSuccess,
   202: UploadAccepted,
-  400: errorResponse(`Missing phone_number or images, an invalid phone number (${PHONE_NUMBER_RULE}), or an empty file.`, 'Phone number and images are required.'),
+  400: errorResponse(`Missing phone_number or images (a body that is not multipart/form-data has none), an invalid phone number (${PHONE_NUMBER_RULE}), an empty file or a malformed body.`, 'Phone number and images are required.'),
   413: errorResponse('A file is larger than the limit, or there are more files than allowed.', 'Too many images: at most 10 per request.'),
-  415: errorResponse('The body is not multipart/form-data, or a file is not an image.', "File 'notes.txt' is not an image (JPEG, PNG, GIF, WebP, BMP, TIFF, HEIC/HEIF or AVIF)."),
+  415: errorResponse('A file\'s bytes are not an image, whatever its name or declared type.', "File 'notes.txt' is not an image (JPEG, PNG, GIF, WebP, BMP, TIFF, HEIC/HEIF or AVIF)."),
   500: UploadFailure,
   503: errorResponse('The upload queue is unreachable; nothing was stored. Retry after a few seconds.', 'The upload service is temporarily unavailable. Please retry shortly.')
 }
@@ -71,5 +71,3 @@ export const MultipartBody = {
     images: { type: 'array', items: { type: 'string', format: 'binary' }, description: 'One or more image files (field `images` or `images[]`).' }
   }
 }
-
-export { ErrorResponse }

@@ -58,9 +58,8 @@ const fileTooLarge = (name: string, limits: ReceiveLimits): ClientError =>
  * the read, removes what was staged, and throws a ClientError that says what to fix.
  */
 export async function receiveUpload (request: FastifyRequest, stagingDir: string, limits: ReceiveLimits): Promise<ReceivedUpload> {
-  if (!request.isMultipart()) {
-    throw unsupportedMediaType('Send multipart/form-data with a phone_number field and one or more images files.')
-  }
+  // The contract's 400: a body of another kind carries no image files.
+  if (!request.isMultipart()) throw badRequest(REQUIRED_MESSAGE)
   const files: ReceivedFile[] = []
   let phoneRaw: string | undefined
   try {
@@ -68,15 +67,16 @@ export async function receiveUpload (request: FastifyRequest, stagingDir: string
       limits: { fileSize: limits.maxFileBytes, files: limits.maxFiles + 1, fields: 20, fieldSize: 1024, parts: limits.maxFiles + 40 }
     })
     for await (const part of parts) {
+      const fieldName = part.fieldname ?? ''
       if (part.type === 'field') {
-        if (part.fieldname === 'phone_number' && phoneRaw === undefined && typeof part.value === 'string') {
+        if (fieldName === 'phone_number' && phoneRaw === undefined && typeof part.value === 'string') {
           phoneRaw = part.value
-        } else if (part.fieldname === 'phone_number' || part.fieldname.startsWith('phone_number[')) {
+        } else if (fieldName === 'phone_number' || fieldName.startsWith('phone_number[')) {
           throw badRequest('phone_number must be sent once, as a single text value.')
         }
         continue
       }
-      if (!IMAGE_FIELD.test(part.fieldname)) {
+      if (!IMAGE_FIELD.test(fieldName)) {
         // Files under other names are not ours to store; read past them.
         part.file.resume()
         await finished(part.file)
@@ -113,6 +113,8 @@ function translateMultipartError (err: unknown): unknown {
     case 'FST_FILES_LIMIT':
     case 'FST_PARTS_LIMIT':
       return tooLarge('Too many parts in this request.')
+    case 'FST_INVALID_JSON_FIELD_ERROR':
+      return badRequest('A form field sent as application/json is not valid JSON.')
     case 'FST_FIELDS_LIMIT':
       return badRequest('Too many form fields in this request.')
     case 'FST_PROTO_VIOLATION':

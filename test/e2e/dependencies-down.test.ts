@@ -30,6 +30,8 @@ t.test('Redis down: uploads answer 503 at once, nothing is staged, and the servi
   t.ok(Date.now() - started < 5000, 'fails fast instead of hanging')
   t.same(await stagedFiles(config), [])
   t.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 503)
+  const status = await app.inject({ method: 'GET', url: '/api/uploads/6761a2f5c3b1e24d8f0a9b7c' })
+  t.equal(status.statusCode, 503, 'the status lookup says unavailable, not a bare 500')
 
   current = await startRedis({ port })
   let ok = false

@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises'
 import Fastify, { type FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { pino } from 'pino'
@@ -12,7 +11,6 @@ interface Teardown {
 
 /** The app as the server builds it, ready for inject(); closed at teardown. */
 export async function build (t: Teardown, config: Config): Promise<FastifyInstance> {
-  await mkdir(config.stagingDir, { recursive: true })
   const server = Fastify(serverOptions(config))
   await server.register(fp(app), { config })
   await server.ready()

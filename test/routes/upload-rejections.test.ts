@@ -1,3 +1,5 @@
+import { Agent, request } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { build } from '../helpers/build.ts'
 import { testEnv } from '../helpers/config.ts'
@@ -25,9 +27,12 @@ t.test('every bad request gets a 4xx with a message, and leaves no staged file a
     ['an empty file', uploadForm('123', [{ filename: 'empty.png', content: Buffer.alloc(0) }]), 400, "File 'empty.png' is empty."],
     ['a file over the size limit', uploadForm('123', [{ filename: 'big.jpg', content: fakeJpeg(20_000) }]), 413, "File 'big.jpg' is larger than the limit of 10000 bytes."],
     ['too many files', uploadForm('123', Array.from({ length: 4 }, (_, i) => ({ filename: `${i}.png`, content: png }))), 413, 'Too many images: at most 3 per request.'],
-    ['a JSON body', { payload: JSON.stringify({ phone_number: '123', images: [] }), headers: { 'content-type': 'application/json' } }, 415, /^Send multipart\/form-data/],
-    ['a text body', { payload: 'phone_number=123', headers: { 'content-type': 'text/plain' } }, 415, /multipart\/form-data/],
-    ['a urlencoded body', { payload: 'phone_number=123', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, /multipart\/form-data/],
+    ['a JSON body', { payload: JSON.stringify({ phone_number: '123', images: [] }), headers: { 'content-type': 'application/json' } }, 400, 'Phone number and images are required.'],
+    ['a text body', { payload: 'phone_number=123', headers: { 'content-type': 'text/plain' } }, 400, 'Phone number and images are required.'],
+    ['a urlencoded body', { payload: 'phone_number=123', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 400, 'Phone number and images are required.'],
+    ['no body', { payload: '', headers: {} }, 400, 'Phone number and images are required.'],
+    ['parts without a name', { payload: Buffer.from('--b\r\nContent-Disposition: form-data\r\n\r\n123\r\n--b\r\nContent-Disposition: form-data; filename="a.png"\r\n\r\nxx\r\n--b--\r\n'), headers: { 'content-type': 'multipart/form-data; boundary=b' } }, 400, 'Phone number and images are required.'],
+    ['a phone number field declared as JSON that is not', { payload: Buffer.from('--b\r\nContent-Disposition: form-data; name="phone_number"\r\nContent-Type: application/json\r\n\r\n{nope\r\n--b--\r\n'), headers: { 'content-type': 'multipart/form-data; boundary=b' } }, 400, /not valid JSON/],
     ['a truncated multipart body', { payload: uploadForm('123', [{ filename: 'a.png', content: png }]).payload.subarray(0, 1500), headers: uploadForm('1', []).headers }, 400, /malformed|incomplete/]
   ]
 
@@ -54,4 +59,33 @@ t.test('the browser\'s empty "no file chosen" part is ignored', async t => {
   })
   t.equal(res.statusCode, 400)
   t.equal(res.json().message, 'Phone number and images are required.')
+})
+
+t.test('over a real keep-alive connection, a refused upload does not poison the next request', async t => {
+  const { config } = await testEnv(t, { UPLOAD_MAX_FILE_BYTES: '100000' })
+  const app = await build(t, config)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => agent.destroy())
+  const send = (method: string, path: string, form?: { payload: Buffer, headers: Record<string, string> }) =>
+    new Promise<{ status: number, body: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method, path, agent, headers: form?.headers, timeout: 5000 }, res => {
+        let body = ''
+        res.on('data', (d: Buffer) => { body += d })
+        res.on('end', () => resolve({ status: res.statusCode!, body }))
+      })
+      req.on('timeout', () => req.destroy(new Error('no answer within 5 s')))
+      req.on('error', reject)
+      req.end(form?.payload)
+    })
+
+  // Refused after the first bytes, with most of the body still unsent.
+  const notImage = await send('POST', '/api/upload/', uploadForm('1', [{ filename: 'a.png', content: Buffer.concat([Buffer.from('plain text, not an image'), Buffer.alloc(300_000)]) }]))
+  t.equal(notImage.status, 415)
+  t.equal((await send('GET', '/health')).status, 200, 'the next request on the agent is answered')
+  const tooLarge = await send('POST', '/api/upload/', uploadForm('1', [{ filename: 'a.jpg', content: fakeJpeg(3_000_000) }]))
+  t.equal(tooLarge.status, 413)
+  t.equal((await send('GET', '/health')).status, 200, 'and again')
+  t.same(await stagedFiles(config), [])
 })

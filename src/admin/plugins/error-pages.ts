@@ -2,16 +2,12 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ClientError } from '../../errors.ts'
 import { isDatabaseUnavailable } from '../../models/connect.ts'
+import { isRedisUnavailable } from '../../queue/redis.ts'
 import { errorPage } from '../views/error.ts'
 import { pageContext, sendHtml } from './context.ts'
 
 const TITLES: Record<number, string> = {
   400: 'Bad request', 401: 'Not logged in', 403: 'Forbidden', 404: 'Not found', 413: 'Too large', 415: 'Unsupported', 429: 'Too many requests', 503: 'Service unavailable'
-}
-
-/** ioredis with enableOfflineQueue:false fails at once while Redis is away. */
-function isRedisUnavailable (err: Error): boolean {
-  return err.name === 'MaxRetriesPerRequestError' || /enableOfflineQueue|Connection is closed/.test(err.message)
 }
 
 async function respond (request: FastifyRequest, reply: FastifyReply, status: number, message: string): Promise<FastifyReply> {
