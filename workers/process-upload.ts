@@ -6,7 +6,7 @@ import type { UploadJobData, UploadJobResult } from '../src/queue/upload-jobs.ts
 import { DropboxPermanentError, DropboxRateLimitError } from '../src/storage/dropbox/errors.ts'
 import type { Storage } from '../src/storage/storage.ts'
 import { removeStaged } from '../src/uploads/staging.ts'
-import { recordId } from '../src/uploads/upload-id.ts'
+import { isUploadId, recordId } from '../src/uploads/upload-id.ts'
 
 export interface UploadDeps {
   storage: Storage
@@ -16,7 +16,7 @@ export interface UploadDeps {
   pauseQueue: (ms: number) => Promise<void>
 }
 
-export type UploadJob = Pick<Job<UploadJobData, UploadJobResult>, 'id' | 'data' | 'attemptsStarted'>
+export type UploadJob = Pick<Job<UploadJobData, UploadJobResult>, 'id' | 'data' | 'attemptsStarted' | 'updateData'>
 
 /**
  * One staged file to storage and to MongoDB. Every step is idempotent, so a job that runs twice
@@ -30,20 +30,24 @@ export async function processUpload (job: UploadJob, deps: UploadDeps): Promise<
   const log = logger.child({ uploadId: data.uploadId, phone: data.phoneNumber, attempt: job.attemptsStarted })
 
   // Only a job that ran before (a retry, or taken over from a dead worker) can have a record.
-  const recorded = job.attemptsStarted > 1 ? await images.findById(recordId(data.uploadId)).lean() : null
-  if (recorded) {
-    // An earlier attempt got as far as the record; only the staged file may be left.
-    await removeStaged([data.stagedPath])
-    return resultOf(storage, recorded.file_name, recorded.image_url, recorded.storage_path, recorded.size)
-  }
+  const earlier = job.attemptsStarted > 1 ? await recordedResult(job, deps) : undefined
+  if (earlier) return earlier
 
   if (!await exists(data.stagedPath)) {
+    // A run of this job that overlapped this one (its lock lost) may have finished meanwhile.
+    const finished = await recordedResult(job, deps)
+    if (finished) return finished
     throw new UnrecoverableError(`the staged file of upload ${data.uploadId} is missing`)
   }
 
   let stored, imageUrl
   try {
-    stored = await storage.put({ stagedPath: data.stagedPath, folder: data.phoneNumber, name: data.fileName, size: data.size, contentHash: data.contentHash })
+    // Where an earlier attempt put the file, when it is still there: a storage that renamed it
+    // ("name (1).jpg") is not asked to store it again, so no retry leaves a second copy.
+    stored = data.stored && await storage.holds(data.stored)
+      ? data.stored
+      : await storage.put({ stagedPath: data.stagedPath, folder: data.phoneNumber, name: data.fileName, size: data.size, contentHash: data.contentHash })
+    if (stored !== data.stored) await job.updateData({ ...data, stored })
     imageUrl = await storage.publicUrl(stored)
   } catch (err) {
     throw await asJobError(err, deps, log)
@@ -56,7 +60,8 @@ export async function processUpload (job: UploadJob, deps: UploadDeps): Promise<
         phone_number: data.phoneNumber,
         file_name: stored.name,
         image_url: imageUrl,
-        uploaded_at: new Date(),
+        // When the file arrived, as its name says, not when a worker got to it.
+        uploaded_at: new Date(data.receivedAt),
         original_name: data.originalName,
         storage: storage.kind,
         storage_path: stored.path,
@@ -70,6 +75,16 @@ export async function processUpload (job: UploadJob, deps: UploadDeps): Promise<
   await removeStaged([data.stagedPath])
   log.info({ path: stored.path, size: stored.size }, 'image stored')
   return resultOf(storage, stored.name, imageUrl, stored.path, stored.size)
+}
+
+/** The result of an earlier run that got as far as the record; removes what it left staged. */
+async function recordedResult (job: UploadJob, { images, storage }: UploadDeps): Promise<UploadJobResult | undefined> {
+  // A job not made by the upload endpoint (one queued by hand) has no record to find.
+  if (!isUploadId(job.data.uploadId)) return undefined
+  const recorded = await images.findById(recordId(job.data.uploadId)).lean()
+  if (!recorded) return undefined
+  await removeStaged([job.data.stagedPath])
+  return resultOf(storage, recorded.file_name, recorded.image_url, recorded.storage_path, recorded.size)
 }
 
 function resultOf (storage: Storage, fileName: string, imageUrl: string, storagePath: string, size: number): UploadJobResult {

@@ -2,7 +2,7 @@ import { Queue, Worker } from 'bullmq'
 import type { Logger } from 'pino'
 import type { Config } from '../src/config.ts'
 import { openDatabase } from '../src/models/connect.ts'
-import { blockingConnection, closeWithin, isConnectionError } from '../src/queue/redis.ts'
+import { blockingConnection, closeWithin, isRedisUnavailable } from '../src/queue/redis.ts'
 import { UPLOAD_QUEUE, type UploadJobData, type UploadJobResult } from '../src/queue/upload-jobs.ts'
 import { RedisCommitLock } from '../src/storage/dropbox/redis-commit-lock.ts'
 import { createStorage } from '../src/storage/index.ts'
@@ -27,7 +27,7 @@ export async function startUploadWorker (config: Config, logger: Logger): Promis
   const onError = (err: Error): void => { logger.warn({ err: err.message }, 'redis connection error') }
   const redis = blockingConnection(redisUrl, 'worker-control', onError)
   const queue = new Queue(UPLOAD_QUEUE, { connection: redis, prefix })
-  const onQueueError = (err: Error): void => { if (!isConnectionError(err)) logger.warn({ err }, 'upload queue error') }
+  const onQueueError = (err: Error): void => { if (!isRedisUnavailable(err)) logger.warn({ err }, 'upload queue error') }
   queue.on('error', onQueueError)
   const pauseQueue = (ms: number): Promise<void> => queue.rateLimit(ms)
   const storage = createStorage(config, {
@@ -41,7 +41,10 @@ export async function startUploadWorker (config: Config, logger: Logger): Promis
     connection: workerConnection,
     prefix,
     concurrency: config.worker.concurrency,
-    limiter: LIMITER
+    limiter: LIMITER,
+    // A job whose worker died is taken over; dying again and again must not fail it for good
+    // (BullMQ's default allows one stall), its attempts bound it as for any other failure.
+    maxStalledCount: config.worker.attempts
   })
   worker.on('failed', (job, err) => {
     if (job?.finishedOn) logger.error({ uploadId: job.id, reason: err.message }, 'upload failed for good')

@@ -1,6 +1,7 @@
 // The contract between the API (producer) and the workers: queue name, job payload and result.
 // Payloads carry ids and paths, never secrets or bytes.
 import type { JobsOptions } from 'bullmq'
+import type { StoredFile } from '../storage/storage.ts'
 
 export const UPLOAD_QUEUE = 'uploads'
 export const UPLOAD_JOB = 'upload'
@@ -17,6 +18,8 @@ export interface UploadJobData {
   contentType: string
   contentHash: string
   receivedAt: string
+  /** Set by the worker once storage holds the file, so a retry finds it where it went. */
+  stored?: StoredFile
 }
 
 export interface UploadJobResult {

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { copyFile, link, mkdir, rm, stat, unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { DropboxContentHasher } from '../uploads/content-hash.ts'
 import { numberedName, type FileToStore, type Storage, type StoredFile } from './storage.ts'
@@ -26,13 +27,14 @@ async function placeExclusive (from: string, to: string): Promise<boolean> {
     if (code === 'EEXIST') return false
     if (code !== 'EXDEV') throw err
   }
+  // Different file systems: copy beside the target, then link, so the target name never holds
+  // a partial file, whatever happens mid-copy.
+  const temporary = join(dirname(to), `.partial-${randomUUID()}`)
   try {
-    await copyFile(from, to, 0x1 /* COPYFILE_EXCL */)
-    return true
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
-    await rm(to, { force: true })
-    throw err
+    await copyFile(from, temporary)
+    return await placeExclusive(temporary, to)
+  } finally {
+    await rm(temporary, { force: true })
   }
 }
 
@@ -59,6 +61,10 @@ export class LocalStorage implements Storage {
       }
     }
     throw new Error(`more than ${MAX_RENAMES} files named like ${file.name}`)
+  }
+
+  async holds (stored: StoredFile): Promise<boolean> {
+    return hashFile(this.fullPath(stored.path)).then(hash => hash === stored.contentHash, () => false)
   }
 
   async publicUrl (stored: StoredFile): Promise<string> {

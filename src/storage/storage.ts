@@ -25,6 +25,8 @@ export interface Storage {
    * is not written again; different content keeps both, the new one renamed "name (n).ext".
    */
   put (file: FileToStore): Promise<StoredFile>
+  /** Whether `stored.path` still holds exactly the bytes of `stored.contentHash`. */
+  holds (stored: StoredFile): Promise<boolean>
   /** The URL a client can embed directly (Dropbox: the shared link made raw). */
   publicUrl (stored: StoredFile): Promise<string>
   /** Removes a stored file; false when it was already gone. */
@@ -32,10 +34,6 @@ export interface Storage {
   /** The per-file message of a successful upload. */
   successMessage (fileName: string): string
   close (): Promise<void>
-}
-
-export class PermanentStorageError extends Error {
-  override name = 'PermanentStorageError'
 }
 
 /** "a.jpg", 2 -> "a (2).jpg", the rename Dropbox applies on conflicts. */

@@ -38,7 +38,9 @@ async function stagedJob (stagingDir: string, id: string, content: Buffer): Prom
     contentHash: new DropboxContentHasher().update(content).digest(),
     receivedAt: new Date().toISOString()
   }
-  return { id, data, attemptsStarted: 1 }
+  // What BullMQ's job.updateData does, minus Redis: the data a later attempt starts from.
+  const job: UploadJob = { id, data, attemptsStarted: 1, updateData: async (next: UploadJobData) => { job.data = next } }
+  return job
 }
 
 t.test('a job run twice leaves one file and one record', async t => {
@@ -50,7 +52,8 @@ t.test('a job run twice leaves one file and one record', async t => {
   // A worker that died after storing but before acknowledging: the same job runs again, its
   // staged file restored as if the removal had not happened.
   await writeFile(job.data.stagedPath, content)
-  const second = await processUpload({ ...job, attemptsStarted: 2 }, deps)
+  job.attemptsStarted = 2
+  const second = await processUpload(job, deps)
 
   t.same(second, first)
   t.equal(await db.images.countDocuments({ phone_number: '100' }), 1)
@@ -96,7 +99,34 @@ t.test('a Dropbox 429 pauses the whole queue for Retry-After and puts the job ba
 
   // Once Dropbox lets us through again, the job completes without a second copy.
   emulator.configure({ rateLimit: null })
-  const result = await processUpload({ ...job, attemptsStarted: 2 }, deps)
+  job.attemptsStarted = 2
+  const result = await processUpload(job, deps)
   t.same(Buffer.from(await (await emulator.download(result.imageUrl)).arrayBuffer()), await emulator.readFile(result.storagePath))
   t.equal(emulator.files().length, 1, 'the retry did not store a second copy')
+})
+
+t.test('a retry finds the file where an earlier attempt stored it, even renamed, and does not upload it again', async t => {
+  const { emulator, env } = await dropboxEmulator(t)
+  const { config } = await testEnv(t, env)
+  const db = await openDatabase(config.mongodbUrl)
+  t.teardown(() => db.connection.close())
+  await ensureDir(config.stagingDir)
+  const storage = createStorage(config)
+  const deps = { storage, images: db.images, logger: pino({ level: 'silent' }), pauseQueue: async () => {} }
+  const job = await stagedJob(config.stagingDir, '6761a2f5c3b1e24d8f0a9b05', randomPng())
+  // Another file already holds the name, so the first attempt's copy is renamed...
+  const other = await stagedJob(config.stagingDir, '6761a2f5c3b1e24d8f0a9b06', randomPng())
+  await storage.put({ stagedPath: other.data.stagedPath, folder: '100', name: job.data.fileName, size: other.data.size, contentHash: other.data.contentHash })
+  const first = await storage.put({ stagedPath: job.data.stagedPath, folder: '100', name: job.data.fileName, size: job.data.size, contentHash: job.data.contentHash })
+  t.match(first.name, / \(1\)\.png$/)
+  // ...and the worker died after recording where, before writing the record.
+  await job.updateData({ ...job.data, stored: first })
+  emulator.counters.reset()
+
+  job.attemptsStarted = 2
+  const result = await processUpload(job, deps)
+  t.equal(result.fileName, first.name)
+  t.equal(emulator.counters.calls['files/upload_session/start'] ?? 0, 0, 'no bytes sent again')
+  t.equal(emulator.files().length, 2, 'the other file and ours, no third copy')
+  t.equal(await db.images.countDocuments({}), 1)
 })

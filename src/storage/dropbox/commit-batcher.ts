@@ -77,8 +77,14 @@ export class CommitBatcher {
     // until the running commit ends, when they all go together.
     setTimeout(() => {
       this.#scheduled = false
-      void this.#lock.run(() => this.#flush())
+      this.#lock.run(() => this.#flush()).catch((err: unknown) => this.#failQueued(err))
     }, this.#options.windowMs)
+  }
+
+  /** The lock could not be taken (Redis refused or timed out): the waiting entries' jobs retry. */
+  #failQueued (err: unknown): void {
+    const error = new DropboxTransientError(`could not take the Dropbox commit lock: ${(err as Error).message}`)
+    for (const pending of this.#queue.splice(0)) pending.reject(error)
   }
 
   async #flush (): Promise<void> {

@@ -58,6 +58,12 @@ function retryAfterMs (err: DropboxResponseError<unknown>): number {
   return (fromBody ?? 1) * 1000
 }
 
+/** The OAuth error of a failed token refresh ({"error": "invalid_grant", ...}). */
+function oauthError (err: DropboxResponseError<unknown>): string | undefined {
+  const body = err.error as { error?: unknown } | string
+  return typeof body === 'object' && body !== null && typeof body.error === 'string' ? body.error : undefined
+}
+
 /** Sorts any error from the SDK (or from fetch beneath it) into the three kinds above. */
 export function classify (err: unknown): Error {
   if (err instanceof DropboxRateLimitError || err instanceof DropboxTransientError || err instanceof DropboxPermanentError) return err
@@ -73,6 +79,10 @@ export function classify (err: unknown): Error {
   }
   if (status >= 500) return new DropboxTransientError(`Dropbox server error ${status}`, { cause: err })
   const tag = errorTag(err)
+  // Bytes damaged on the way: sending them again fixes it.
+  if (tag?.includes('content_hash_mismatch')) return new DropboxTransientError(`Dropbox received other bytes than sent (${tag})`, { cause: err })
+  const grant = oauthError(err)
+  if (grant) return new DropboxPermanentError(`Dropbox rejected the app's credentials (${grant}): check DROPBOX_APP_KEY, DROPBOX_APP_SECRET and DROPBOX_REFRESH_TOKEN`, grant, { cause: err })
   const detail = tag ?? (typeof err.error === 'string' ? err.error.slice(0, 200) : `HTTP ${status}`)
   return new DropboxPermanentError(`Dropbox refused the request: ${detail}`, tag, { cause: err })
 }

@@ -7,9 +7,6 @@ import { CommitBatcher, type CommitLock } from './commit-batcher.ts'
 import { DropboxPermanentError, DropboxTransientError, errorRootTag } from './errors.ts'
 import { toRawUrl } from './raw-url.ts'
 
-/** Dropbox's limit for the bytes of one call. */
-export const MAX_BYTES_PER_CALL = 150 * 1024 * 1024
-
 export interface DropboxStorageOptions {
   /** 'batch': session uploads and grouped commits (fast under contention); 'single': one files/upload per file. */
   strategy: 'batch' | 'single'
@@ -96,6 +93,16 @@ export class DropboxStorage implements Storage {
 
   #commitSession (sessionId: string, size: number, commit: files.CommitInfo): Promise<files.FileMetadata> {
     return this.#batcher.commit({ cursor: { session_id: sessionId, offset: size }, commit })
+  }
+
+  async holds (stored: StoredFile): Promise<boolean> {
+    try {
+      const metadata = await this.client.call(sdk => sdk.filesGetMetadata({ path: stored.path }))
+      return metadata['.tag'] === 'file' && metadata.content_hash === stored.contentHash
+    } catch (err) {
+      if (err instanceof DropboxPermanentError && err.tag?.startsWith('path/not_found')) return false
+      throw err
+    }
   }
 
   async publicUrl (stored: StoredFile): Promise<string> {
