@@ -60,10 +60,6 @@ export class JobWaiter {
     return job && outcomeOf(job)
   }
 
-  get pendingCount (): number {
-    return this.#pending.size
-  }
-
   /** Ends every wait as "pending" (the jobs go on): clients get their 202 before a shutdown. */
   close (): void {
     this.#closed = true

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { Dropbox, DropboxAuth, DropboxResponseError } from 'dropbox'
 import t, { type Test } from 'tap'
-import { redirectingFetch } from '../../src/storage/dropbox-fetch.ts'
+import { redirectingFetch } from '../../src/storage/dropbox/fetch.ts'
 import {
   ContentHasher, contentHash, startDropboxEmulator, type DropboxEmulator, type EmulatorOptions
 } from './dropbox-emulator/index.ts'

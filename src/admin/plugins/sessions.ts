@@ -1,7 +1,5 @@
-import { once } from 'node:events'
 import cookie from '@fastify/cookie'
 import fp from 'fastify-plugin'
-import { Redis } from 'ioredis'
 import { adminUserModel } from '../../models/admin-user.ts'
 import { AccountError, AdminAccounts } from '../auth/accounts.ts'
 import { SessionStore } from '../auth/session-store.ts'
@@ -9,11 +7,9 @@ import { SESSION_COOKIE } from './context.ts'
 
 /** Loads the session named by the cookie, if any; the guard decides what anonymous requests get. */
 export default fp(async (fastify) => {
-  const { redisUrl, queuePrefix, admin } = fastify.config
-  const redis = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: 'admin' })
-  redis.on('error', err => fastify.log.warn({ err }, 'admin Redis connection error'))
-  fastify.addHook('onClose', async () => { redis.disconnect() })
-  if (redis.status !== 'ready') await once(redis, 'ready')
+  const { queuePrefix, admin } = fastify.config
+  // The API's fail-fast connection: with Redis away, admin requests answer 503 at once.
+  const redis = fastify.uploadQueue.redis
 
   const users = adminUserModel(fastify.db.connection)
   await users.createIndexes()
@@ -44,4 +40,4 @@ export default fp(async (fastify) => {
     if (await accounts.stillValid(session)) request.adminSession = session
     else await sessions.destroy(sid)
   })
-}, { name: 'admin-sessions', dependencies: ['config', 'database'] })
+}, { name: 'admin-sessions', dependencies: ['config', 'database', 'upload-queue'] })

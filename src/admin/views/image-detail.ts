@@ -49,7 +49,6 @@ export function imageDetailPage (ctx: PageContext, image: ImageDocument, state: 
     <dt>Size</dt><dd>${image.size.toLocaleString('en-US')} bytes, ${image.content_type}</dd>
     <dt>Content hash</dt><dd><code>${image.content_hash}</code></dd>
     <dt>Upload id</dt><dd><code>${id}</code></dd>
-    <dt>Record id</dt><dd><code>${id}</code></dd>
   </dl>
 </div>
 <section class="edit">

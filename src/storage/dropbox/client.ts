@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Dropbox, DropboxAuth, DropboxResponseError, type DropboxResponse } from 'dropbox'
 import type { DropboxSettings } from '../../config.ts'
-import { redirectingFetch } from '../dropbox-fetch.ts'
+import { redirectingFetch } from './fetch.ts'
 import { classify, DropboxTransientError } from './errors.ts'
 
 // The SDK refreshes when the token expires within 300 s; we refresh a little earlier so that it

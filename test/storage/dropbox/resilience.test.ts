@@ -1,6 +1,6 @@
 import { Dropbox } from 'dropbox'
 import t, { type Test } from 'tap'
-import { redirectingFetch } from '../../../src/storage/dropbox-fetch.ts'
+import { redirectingFetch } from '../../../src/storage/dropbox/fetch.ts'
 import { createStorage } from '../../../src/storage/index.ts'
 import { build, startWorker } from '../../helpers/build.ts'
 import { testEnv } from '../../helpers/config.ts'

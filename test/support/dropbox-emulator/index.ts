@@ -12,7 +12,7 @@ export { CONTENT_HASH_BLOCK_SIZE, ContentHasher, contentHash, contentHashOfFile 
 export { DEFAULT_FAULTS } from './options.ts'
 
 // An in-process Dropbox API v2 emulator on plain node:http. Point the SDK at `url` with
-// redirectingFetch(url) from src/storage/dropbox-fetch.ts.
+// redirectingFetch(url) from src/storage/dropbox/fetch.ts.
 export async function startDropboxEmulator (options: Partial<EmulatorOptions> = {}): Promise<DropboxEmulator> {
   const resolved = resolveOptions(options)
   const store = await BlobStore.create()
