@@ -3,7 +3,8 @@
 // 1 GiB; the client generates the file while it streams it (nothing is held whole); VmRSS of both
 // processes is polled from /proc every 100 ms and VmHWM, the kernel's peak, is read at the end.
 // The stored file is then checked against the bytes sent (size and hash).
-//   node bench/run.ts memory [--storage local|dropbox] [--mib 1024] [--latency-ms 0] [--node-args '...']
+//   node bench/run.ts memory [--storage local|dropbox] [--mib 1024] [--latency-ms 0] [--node-args='...']
+//     [--service-env DROPBOX_CHUNK_BYTES=8388608,...]
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -12,7 +13,7 @@ import { MemorySampler, type MemoryPeak } from './lib/memory.ts'
 import { stopAll } from './lib/processes.ts'
 import { heading, note, table, writeResult } from './lib/report.ts'
 import { round } from './lib/stats.ts'
-import { startEmulator, startInfra, startService, type Emulator } from './lib/stack.ts'
+import { parseServiceEnv, startEmulator, startInfra, startService, type Emulator } from './lib/stack.ts'
 import { postGeneratedUpload, sha256File } from './lib/uploads.ts'
 
 const MiB = 1024 * 1024
@@ -25,6 +26,8 @@ export interface LargeFileOptions {
   emulatorArgs: string[]
   /** Extra node flags for the API and worker, for experiments (e.g. "--max-semi-space-size=2"). */
   nodeArgs: string[]
+  /** Extra settings for the service, e.g. DROPBOX_CHUNK_BYTES=8388608. */
+  serviceEnv: Record<string, string>
 }
 
 export function parseLargeFileArgs (args: string[]): LargeFileOptions {
@@ -34,12 +37,13 @@ export function parseLargeFileArgs (args: string[]): LargeFileOptions {
       storage: { type: 'string', default: 'local' },
       mib: { type: 'string', default: '1024' },
       'latency-ms': { type: 'string', default: '0' },
-      'node-args': { type: 'string', default: '' }
+      'node-args': { type: 'string', default: '' },
+      'service-env': { type: 'string', default: '' }
     },
     strict: true
   })
   if (values.storage !== 'local' && values.storage !== 'dropbox') throw new Error('--storage is local or dropbox')
-  return { storage: values.storage, mib: Number(values.mib), emulatorArgs: ['--latency-ms', values['latency-ms']], nodeArgs: values['node-args'].split(' ').filter(Boolean) }
+  return { storage: values.storage, mib: Number(values.mib), emulatorArgs: ['--latency-ms', values['latency-ms']], nodeArgs: values['node-args'].split(' ').filter(Boolean), serviceEnv: parseServiceEnv(values['service-env']) }
 }
 
 export interface LargeFileResult {
@@ -71,7 +75,8 @@ export async function runLargeFile (options: LargeFileOptions): Promise<LargeFil
         ...emulator?.serviceEnv,
         UPLOAD_MAX_FILE_BYTES: String(2 * 1024 * MiB),
         UPLOAD_WAIT_MS: String(20 * 60_000),
-        WORKER_CONCURRENCY: '8'
+        WORKER_CONCURRENCY: '8',
+        ...options.serviceEnv
       }
     })
     const sampler = await MemorySampler.start([{ name: 'api', pid: service.api.pid }, { name: 'worker', pid: service.workers[0]!.pid }])

@@ -7,6 +7,7 @@
 // from the warm-up rate to last about --seconds, so every stored record can be counted exactly.
 //   node bench/run.ts throughput [--seconds 20] [--warmup 5] [--connections 20] [--targets baseline,local,dropbox]
 //     [--log-level info] [--worker-concurrency 20] [--cpu-prof] [--node-args='--max-semi-space-size=2']
+//     [--service-env DROPBOX_BATCH_WINDOW_MS=0,...]
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -17,7 +18,7 @@ import { CpuMeter, stopAll } from './lib/processes.ts'
 import { RedisCommandMeter } from './lib/redis-stats.ts'
 import { heading, note, table, writeResult } from './lib/report.ts'
 import { round } from './lib/stats.ts'
-import { PROFILE_DIR, startBaseline, startEmulator, startInfra, startService, type Emulator, type Infra, type RunningService } from './lib/stack.ts'
+import { parseServiceEnv, PROFILE_DIR, startBaseline, startEmulator, startInfra, startService, type Emulator, type Infra, type RunningService } from './lib/stack.ts'
 
 export interface ThroughputOptions {
   seconds: number
@@ -29,6 +30,8 @@ export interface ThroughputOptions {
   cpuProf: boolean
   /** Extra node flags for the API, the workers and the baseline (experiments only). */
   nodeArgs: string[]
+  /** Extra settings for the service (KEY=VALUE,...), e.g. DROPBOX_BATCH_WINDOW_MS=0. */
+  serviceEnv: Record<string, string>
   targets: string[]
 }
 
@@ -44,6 +47,7 @@ export function parseThroughputArgs (args: string[]): ThroughputOptions {
       'log-level': { type: 'string', default: 'info' },
       'cpu-prof': { type: 'boolean', default: false },
       'node-args': { type: 'string', default: '' },
+      'service-env': { type: 'string', default: '' },
       targets: { type: 'string', default: 'baseline,local,dropbox' }
     },
     strict: true
@@ -57,6 +61,7 @@ export function parseThroughputArgs (args: string[]): ThroughputOptions {
     logLevel: values['log-level'],
     cpuProf: values['cpu-prof'],
     nodeArgs: values['node-args'].split(' ').filter(Boolean),
+    serviceEnv: parseServiceEnv(values['service-env']),
     targets: values.targets.split(',').map(t => t.trim()).filter(Boolean)
   }
 }
@@ -134,7 +139,7 @@ export async function runThroughput (options: ThroughputOptions): Promise<{ resu
   const image = randomPng(options.imageBytes)
   const infra = await startInfra()
   const nodeArgs = [...options.nodeArgs, ...options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []]
-  const serviceEnv = { LOG_LEVEL: options.logLevel, WORKER_CONCURRENCY: String(options.workerConcurrency), UPLOAD_WAIT_MS: '300000' }
+  const serviceEnv = { LOG_LEVEL: options.logLevel, WORKER_CONCURRENCY: String(options.workerConcurrency), UPLOAD_WAIT_MS: '300000', ...options.serviceEnv }
   const results: TargetResult[] = []
   try {
     for (const [index, key] of options.targets.entries()) {

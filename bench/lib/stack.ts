@@ -38,6 +38,15 @@ export async function startInfra (): Promise<Infra> {
   }
 }
 
+/** "KEY=VALUE,KEY=VALUE" (the --service-env flag of the benchmarks) as an env object. */
+export function parseServiceEnv (text: string): Record<string, string> {
+  return Object.fromEntries(text.split(',').filter(Boolean).map(pair => {
+    const at = pair.indexOf('=')
+    if (at < 1) throw new Error(`--service-env wants KEY=VALUE pairs, got '${pair}'`)
+    return [pair.slice(0, at), pair.slice(at + 1)]
+  }))
+}
+
 export interface ServiceOptions {
   /** Names the log files, the queue prefix and the database. */
   name: string
