@@ -7,10 +7,12 @@ import { DropboxPermanentError, DropboxRateLimitError } from '../src/storage/dro
 import type { Storage } from '../src/storage/storage.ts'
 import { removeStaged } from '../src/uploads/staging.ts'
 import { isUploadId, recordId } from '../src/uploads/upload-id.ts'
+import type { RecordWriter } from './record-writer.ts'
 
 export interface UploadDeps {
   storage: Storage
   images: ImageModel
+  records: RecordWriter
   logger: Logger
   /** Pauses the whole queue (every worker process) for this long: Dropbox asked us to wait. */
   pauseQueue: (ms: number) => Promise<void>
@@ -26,7 +28,7 @@ export type UploadJob = Pick<Job<UploadJobData, UploadJobResult>, 'id' | 'data' 
  */
 export async function processUpload (job: UploadJob, deps: UploadDeps): Promise<UploadJobResult> {
   const { data } = job
-  const { storage, images, logger } = deps
+  const { storage, logger } = deps
   const log = logger.child({ uploadId: data.uploadId, phone: data.phoneNumber, attempt: job.attemptsStarted })
 
   // Only a job that ran before (a retry, or taken over from a dead worker) can have a record.
@@ -53,25 +55,20 @@ export async function processUpload (job: UploadJob, deps: UploadDeps): Promise<
     throw await asJobError(err, deps, log)
   }
 
-  await images.updateOne(
-    { _id: recordId(data.uploadId) },
-    {
-      $setOnInsert: {
-        phone_number: data.phoneNumber,
-        file_name: stored.name,
-        image_url: imageUrl,
-        // When the file arrived, as its name says, not when a worker got to it.
-        uploaded_at: new Date(data.receivedAt),
-        original_name: data.originalName,
-        storage: storage.kind,
-        storage_path: stored.path,
-        size: stored.size,
-        content_type: data.contentType,
-        content_hash: data.contentHash
-      }
-    },
-    { upsert: true }
-  )
+  await deps.records.insert({
+    _id: recordId(data.uploadId),
+    phone_number: data.phoneNumber,
+    file_name: stored.name,
+    image_url: imageUrl,
+    // When the file arrived, as its name says, not when a worker got to it.
+    uploaded_at: new Date(data.receivedAt),
+    original_name: data.originalName,
+    storage: storage.kind,
+    storage_path: stored.path,
+    size: stored.size,
+    content_type: data.contentType,
+    content_hash: data.contentHash
+  })
   await removeStaged([data.stagedPath])
   log.info({ path: stored.path, size: stored.size }, 'image stored')
   return resultOf(storage, stored.name, imageUrl, stored.path, stored.size)

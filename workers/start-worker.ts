@@ -7,6 +7,7 @@ import { UPLOAD_QUEUE, type UploadJobData, type UploadJobResult } from '../src/q
 import { RedisCommitLock } from '../src/storage/dropbox/redis-commit-lock.ts'
 import { createStorage } from '../src/storage/index.ts'
 import { processUpload } from './process-upload.ts'
+import { RecordWriter } from './record-writer.ts'
 import { sweepStaging, SWEEP_INTERVAL_MS } from './staging-janitor.ts'
 
 // Manual rate limiting (queue.rateLimit) only applies to workers that have a limiter; this one
@@ -34,7 +35,7 @@ export async function startUploadWorker (config: Config, logger: Logger): Promis
     commitLock: new RedisCommitLock(redis, `${prefix}:dropbox-commit-lock`),
     onRateLimited: ms => { pauseQueue(ms).catch(err => logger.warn({ err }, 'could not pause the queue')) }
   })
-  const deps = { storage, images: db.images, logger, pauseQueue }
+  const deps = { storage, images: db.images, records: new RecordWriter(db.images), logger, pauseQueue }
 
   const workerConnection = blockingConnection(redisUrl, 'worker', onError)
   const worker = new Worker<UploadJobData, UploadJobResult>(UPLOAD_QUEUE, job => processUpload(job, deps), {

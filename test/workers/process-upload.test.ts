@@ -10,6 +10,7 @@ import { LocalStorage } from '../../src/storage/local.ts'
 import { DropboxContentHasher } from '../../src/uploads/content-hash.ts'
 import { ensureDir } from '../../src/uploads/staging.ts'
 import { processUpload, type UploadJob } from '../../workers/process-upload.ts'
+import { RecordWriter } from '../../workers/record-writer.ts'
 import { testEnv } from '../helpers/config.ts'
 import { dropboxEmulator } from '../helpers/dropbox.ts'
 import { randomPng } from '../helpers/images.ts'
@@ -20,7 +21,7 @@ async function setup (t: Test) {
   t.teardown(() => db.connection.close())
   await ensureDir(config.stagingDir)
   const storage = new LocalStorage(config.dataDir, config.publicBaseUrl)
-  const deps = { storage, images: db.images, logger: pino({ level: 'silent' }), pauseQueue: async () => {} }
+  const deps = { storage, images: db.images, records: new RecordWriter(db.images), logger: pino({ level: 'silent' }), pauseQueue: async () => {} }
   return { config, db, storage, deps }
 }
 
@@ -88,7 +89,7 @@ t.test('a Dropbox 429 pauses the whole queue for Retry-After and puts the job ba
   t.teardown(() => db.connection.close())
   await ensureDir(config.stagingDir)
   const pauses: number[] = []
-  const deps = { storage: createStorage(config), images: db.images, logger: pino({ level: 'silent' }), pauseQueue: async (ms: number) => { pauses.push(ms) } }
+  const deps = { storage: createStorage(config), images: db.images, records: new RecordWriter(db.images), logger: pino({ level: 'silent' }), pauseQueue: async (ms: number) => { pauses.push(ms) } }
   const job = await stagedJob(config.stagingDir, '6761a2f5c3b1e24d8f0a9b04', randomPng())
 
   // files/upload passes; the shared-link call right after it is over the rate.
@@ -112,7 +113,7 @@ t.test('a retry finds the file where an earlier attempt stored it, even renamed,
   t.teardown(() => db.connection.close())
   await ensureDir(config.stagingDir)
   const storage = createStorage(config)
-  const deps = { storage, images: db.images, logger: pino({ level: 'silent' }), pauseQueue: async () => {} }
+  const deps = { storage, images: db.images, records: new RecordWriter(db.images), logger: pino({ level: 'silent' }), pauseQueue: async () => {} }
   const job = await stagedJob(config.stagingDir, '6761a2f5c3b1e24d8f0a9b05', randomPng())
   // Another file already holds the name, so the first attempt's copy is renamed...
   const other = await stagedJob(config.stagingDir, '6761a2f5c3b1e24d8f0a9b06', randomPng())
