@@ -183,7 +183,11 @@ async function runStrategy (key: 'naive' | 'ours', options: StrategyOptions, inf
       foreignFiles: [...fileHashes.keys()].filter(h => !sent.has(h)).length,
       recordsWithoutFile: records.filter(r => !filePaths.has(String(r.storage_path).toLowerCase())).length
     }
-    const failedUploads = responses.filter(r => r.status !== 200 && r.status !== 202).length + check.missingRecords
+    // An upload failed when its answer was an error or no record holds its bytes (counted once).
+    const failedUploads = uploads.filter(u => {
+      const status = responses[u.index]!.status
+      return (status !== 200 && status !== 202) || !recordHashes.has(u.contentHash)
+    }).length
     return {
       key,
       label,

@@ -11,9 +11,12 @@ import { UPLOAD_QUEUE } from '../../src/queue/upload-jobs.ts'
 import { baseEnv, spawnNode, waitFor, type Child } from './processes.ts'
 import { RESULTS_DIR } from './report.ts'
 
-export const BENCH_DATA = join(ROOT, '.data/bench')
-export const LOG_DIR = join(RESULTS_DIR, 'logs')
-export const PROFILE_DIR = join(RESULTS_DIR, 'profiles')
+// Each run has its own data, logs and profiles, so two runs on one machine (two engineers, or a
+// run and a test suite) never delete or mix each other's files.
+const RUN = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`
+export const BENCH_DATA = join(ROOT, '.data/bench', RUN)
+export const LOG_DIR = join(RESULTS_DIR, 'logs', RUN)
+export const PROFILE_DIR = join(RESULTS_DIR, 'profiles', RUN)
 
 export interface Infra {
   redis: Service
@@ -23,18 +26,21 @@ export interface Infra {
   stop: () => Promise<void>
 }
 
-/** Redis and FerretDB, fresh, under .data/bench (or REDIS_URL / MONGODB_URL when given). */
+/** Fresh Redis and FerretDB under .data/bench/<run>; their data is removed when they stop. */
 export async function startInfra (): Promise<Infra> {
-  await rm(BENCH_DATA, { recursive: true, force: true })
-  await mkdir(BENCH_DATA, { recursive: true })
-  const [redis, ferret] = await Promise.all([startRedis(), startFerretDB(BENCH_DATA, 'bench')])
+  const dir = join(BENCH_DATA, `infra-${Date.now()}`)
+  await mkdir(dir, { recursive: true })
+  const [redis, ferret] = await Promise.all([startRedis(), startFerretDB(dir, 'bench')])
   const base = ferret.url.replace(/\/[^/]*$/, '')
   return {
     redis,
     ferret,
     redisUrl: redis.url,
     mongoUrl: db => `${base}/${db}`,
-    stop: async () => { await Promise.all([redis.stop(), ferret.stop()]) }
+    stop: async () => {
+      await Promise.all([redis.stop(), ferret.stop()])
+      await rm(BENCH_DATA, { recursive: true, force: true })
+    }
   }
 }
 
