@@ -3,6 +3,7 @@
 //   npm run bench:dropbox               issue 3: naive vs ours under contention + 1 GiB Dropbox RSS
 //   npm run bench -- throughput [...]   one benchmark alone, with its flags (see each file)
 //   npm run bench -- all                both suites
+import { runFerretScaling } from './ferretdb-scaling.ts'
 import { parseLargeFileArgs, runLargeFile } from './large-file-memory.ts'
 import { parseStrategyArgs, runStrategies } from './dropbox-strategies.ts'
 import { parseThroughputArgs, runThroughput } from './upload-throughput.ts'
@@ -15,6 +16,7 @@ const suites: Record<string, (args: string[]) => Promise<unknown>> = {
   memory: args => runLargeFile(parseLargeFileArgs(args)),
   strategies: args => runStrategies(parseStrategyArgs(args)),
   'dropbox-memory': args => runLargeFile(parseLargeFileArgs([...DROPBOX_MEMORY_ARGS, ...args])),
+  ferretdb: args => runFerretScaling(args),
   upload: async () => {
     await runThroughput(parseThroughputArgs([]))
     await runLargeFile(parseLargeFileArgs([]))
