@@ -4,6 +4,7 @@ import type { Config } from './config.ts'
 import configPlugin from './plugins/config.ts'
 import database from './plugins/database.ts'
 import errorHandler from './plugins/error-handler.ts'
+import requestLog from './plugins/request-log.ts'
 import storage from './plugins/storage.ts'
 import swagger from './plugins/swagger.ts'
 import uploadQueue from './plugins/upload-queue.ts'
@@ -28,6 +29,8 @@ export function serverOptions (config: Config): FastifyServerOptions {
     routerOptions: { ignoreTrailingSlash: true },
     bodyLimit: 1024 * 1024,
     requestIdHeader: 'x-request-id',
+    // One line per request (plugins/request-log.ts) instead of Fastify's two.
+    disableRequestLogging: true,
     // Generous enough for large uploads on slow mobile links, never unbounded.
     requestTimeout: 10 * 60 * 1000,
     forceCloseConnections: 'idle',
@@ -39,6 +42,7 @@ export function serverOptions (config: Config): FastifyServerOptions {
 export default async function app (fastify: FastifyInstance, { config }: AppOptions): Promise<void> {
   await fastify.register(configPlugin, { config })
   await fastify.register(errorHandler)
+  await fastify.register(requestLog)
   await fastify.register(swagger)
   await fastify.register(database)
   await fastify.register(uploadQueue)

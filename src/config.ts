@@ -26,7 +26,7 @@ const EnvSchema = Type.Object({
   DROPBOX_API_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
   DROPBOX_UPLOAD_STRATEGY: Type.Union([Type.Literal('batch'), Type.Literal('single')], { default: 'batch' }),
   DROPBOX_CHUNK_THRESHOLD_BYTES: Type.Integer({ minimum: 1, maximum: 150 * MiB, default: 150 * MiB }),
-  DROPBOX_CHUNK_BYTES: Type.Integer({ minimum: 4 * MiB, maximum: 148 * MiB, multipleOf: 4 * MiB, default: 32 * MiB }),
+  DROPBOX_CHUNK_BYTES: Type.Integer({ minimum: 4 * MiB, maximum: 148 * MiB, multipleOf: 4 * MiB, default: 8 * MiB }),
   DROPBOX_BATCH_MAX_ENTRIES: Type.Integer({ minimum: 1, maximum: 1000, default: 500 }),
   DROPBOX_BATCH_WINDOW_MS: Type.Integer({ minimum: 0, maximum: 10_000, default: 50 }),
 

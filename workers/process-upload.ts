@@ -49,7 +49,9 @@ export async function processUpload (job: UploadJob, deps: UploadDeps): Promise<
     stored = data.stored && await storage.holds(data.stored)
       ? data.stored
       : await storage.put({ stagedPath: data.stagedPath, folder: data.phoneNumber, name: data.fileName, size: data.size, contentHash: data.contentHash })
-    if (stored !== data.stored) await job.updateData({ ...data, stored })
+    // Only a renamed file needs remembering: at the requested name, storing the same bytes again
+    // is a no-op anyway.
+    if (stored !== data.stored && stored.name !== data.fileName) await job.updateData({ ...data, stored })
     imageUrl = await storage.publicUrl(stored)
   } catch (err) {
     throw await asJobError(err, deps, log)

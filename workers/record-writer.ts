@@ -30,10 +30,9 @@ export class RecordWriter {
     this.#maxBatch = maxBatch
   }
 
-  insert (doc: ImageDocument): Promise<void> {
+  async insert (doc: ImageDocument): Promise<void> {
     // Validated here, one by one: a bulk insert would skip an invalid record silently.
-    const invalid = new this.#images(doc).validateSync()
-    if (invalid) return Promise.reject(invalid)
+    await this.#images.validate(doc)
     return new Promise((resolve, reject) => {
       this.#queue.push({ doc, resolve, reject })
       if (!this.#writing) void this.#drain()

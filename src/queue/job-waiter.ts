@@ -42,7 +42,11 @@ export class JobWaiter {
     this.#sweep = setInterval(() => { void this.#recheckAll() }, sweepMs).unref()
   }
 
-  wait (jobId: string, timeoutMs: number): Promise<JobOutcome> {
+  /**
+   * Resolves with the job's outcome, or "pending" after `timeoutMs`. A wait registered before
+   * its job is added cannot miss the job's events, so `readFirst: false` skips the first read.
+   */
+  wait (jobId: string, timeoutMs: number, { readFirst = true } = {}): Promise<JobOutcome> {
     if (this.#closed) return Promise.resolve({ status: 'pending' })
     return new Promise(resolve => {
       const entry: Pending = {
@@ -50,7 +54,7 @@ export class JobWaiter {
         timer: setTimeout(() => this.#drop(jobId, entry, { status: 'pending' }), timeoutMs)
       }
       this.#pending.set(jobId, [...(this.#pending.get(jobId) ?? []), entry])
-      void this.#recheck(jobId)
+      if (readFirst) void this.#recheck(jobId)
     })
   }
 
@@ -58,6 +62,11 @@ export class JobWaiter {
   async outcome (jobId: string): Promise<JobOutcome | undefined> {
     const job = await Job.fromId<unknown, UploadJobResult>(this.#queue, jobId)
     return job && outcomeOf(job)
+  }
+
+  /** Ends the waits for jobs that were never added. */
+  forget (jobIds: string[]): void {
+    for (const jobId of jobIds) this.#settle(jobId, { status: 'pending' })
   }
 
   /** Ends every wait as "pending" (the jobs go on): clients get their 202 before a shutdown. */

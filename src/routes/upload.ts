@@ -27,11 +27,19 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   }, async (request, reply) => {
     const received = await receiveUpload(request, stagingDir, upload)
     const jobs = uploadJobs(received)
-    await enqueueUpload(fastify.uploadQueue.queue, jobs, worker.attempts)
-    request.log.info({ phone: received.phoneNumber, files: jobs.length, uploadIds: jobs.map(j => j.uploadId) }, 'upload queued')
+    const { queue, waiter } = fastify.uploadQueue
+    // Waiting first, then adding: no event of these jobs can slip by, so no first read is needed.
+    const outcomes = Promise.all(jobs.map(job => waiter.wait(job.uploadId, upload.waitMs, { readFirst: false })))
+    try {
+      await enqueueUpload(queue, jobs, worker.attempts)
+    } catch (err) {
+      waiter.forget(jobs.map(job => job.uploadId))
+      throw err
+    }
+    request.log.debug({ phone: received.phoneNumber, files: jobs.length, uploadIds: jobs.map(j => j.uploadId) }, 'upload queued')
 
-    const outcomes = await Promise.all(jobs.map(job => fastify.uploadQueue.waiter.wait(job.uploadId, upload.waitMs)))
-    const results = jobs.map((job, i) => fileResult(job.uploadId, job.fileName, outcomes[i]!))
+    const settled = await outcomes
+    const results = jobs.map((job, i) => fileResult(job.uploadId, job.fileName, settled[i]!))
     const phoneNumber = received.phoneNumber
 
     if (results.some(r => r.status === 'failed')) {

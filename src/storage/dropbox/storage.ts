@@ -20,7 +20,7 @@ export interface DropboxStorageOptions {
 }
 
 const bytesOf = (path: string, start: number, size: number) =>
-  createReadStream(path, { start, end: start + size - 1, highWaterMark: 1024 * 1024 })
+  createReadStream(path, { start, end: start + size - 1 })
 
 /** Images in Dropbox under /<phone number>/<file name>, shared through raw links. */
 export class DropboxStorage implements Storage {
