@@ -3,7 +3,7 @@
 // worker. Ctrl-C stops everything, workers finishing their active jobs first.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
-import { ROOT, startFerretDB, startRedis, type Service } from './lib/services.ts'
+import { ROOT, SERVICE_NODE_FLAGS, startFerretDB, startRedis, type Service } from './lib/services.ts'
 
 const dataDir = join(ROOT, '.data/dev')
 const services: Service[] = []
@@ -30,7 +30,7 @@ async function stopAll (code: number): Promise<never> {
 }
 
 function run (name: string, script: string, env: NodeJS.ProcessEnv): void {
-  const child = spawn(process.execPath, [script], { cwd: ROOT, env, stdio: 'inherit' })
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, script], { cwd: ROOT, env, stdio: 'inherit' })
   child.once('exit', (code, signal) => {
     if (stopping) return
     log(`${name} exited (${signal ?? code}); stopping everything`)

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { createConnection, type Connection } from 'mongoose'
-import { freePort, ROOT, startFerretDB, startRedis, type Service } from '../../scripts/lib/services.ts'
+import { freePort, ROOT, SERVICE_NODE_FLAGS, startFerretDB, startRedis, type Service } from '../../scripts/lib/services.ts'
 import { UPLOAD_QUEUE } from '../../src/queue/upload-jobs.ts'
 import { baseEnv, spawnNode, waitFor, type Child } from './processes.ts'
 import { RESULTS_DIR } from './report.ts'
@@ -101,7 +101,8 @@ export async function startService (options: ServiceOptions): Promise<RunningSer
     LOG_LEVEL: 'info',
     ...options.env
   }
-  const nodeArgs = options.nodeArgs ?? []
+  // The flags production runs with, then the benchmark's own.
+  const nodeArgs = [...SERVICE_NODE_FLAGS, ...options.nodeArgs ?? []]
   const api = spawnNode(`${name} api`, 'src/server.ts', { env, nodeArgs, logFile: join(LOG_DIR, `${name}-api.log`) })
   const workers = Array.from({ length: options.workers ?? 1 }, (_, i) =>
     spawnNode(`${name} worker ${i + 1}`, 'workers/upload-worker.ts', { env, nodeArgs, logFile: join(LOG_DIR, `${name}-worker-${i + 1}.log`) }))

@@ -1,14 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import t, { type Test } from 'tap'
-import { freePort, ROOT } from '../../scripts/lib/services.ts'
+import { freePort, ROOT, SERVICE_NODE_FLAGS } from '../../scripts/lib/services.ts'
 import { testEnv } from '../helpers/config.ts'
 import { dropboxEmulator } from '../helpers/dropbox.ts'
 import { randomPng } from '../helpers/images.ts'
 
 /** Runs `npm start` / `npm run worker` the way production does: node on the .ts entry. */
 function spawnProcess (t: Test, script: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout!.on('data', (d: Buffer) => { output += d })
   child.stderr!.on('data', (d: Buffer) => { output += d })
