@@ -12,7 +12,7 @@
 import { Agent } from 'node:http'
 import { parseArgs } from 'node:util'
 import { randomPng } from '../test/helpers/images.ts'
-import { DropboxContentHasher } from '../src/uploads/content-hash.ts'
+import { DropboxContentHasher } from '../src/core/content-hash.ts'
 import { describeMachine, machineInfo } from './lib/machine.ts'
 import { CpuMeter, stopAll } from './lib/processes.ts'
 import { heading, note, table, writeResult } from './lib/report.ts'

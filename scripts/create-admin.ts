@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util'
 import { createConnection } from 'mongoose'
 import { AccountError, AdminAccounts } from '../src/admin/auth/accounts.ts'
-import { ADMIN_PASSWORD_MIN_LENGTH, normalizeUsername, passwordProblem } from '../src/admin/auth/rules.ts'
+import { ADMIN_PASSWORD_MIN_LENGTH, normalizeUsername, passwordProblem } from '../src/core/admin-account-rules.ts'
 import { ConfigError, loadConfig } from '../src/config.ts'
 import { adminUserModel } from '../src/models/admin-user.ts'
 

@@ -7,7 +7,7 @@ import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import app from '../src/app.ts'
 import { loadConfig } from '../src/config.ts'
-import { OPENAPI_PATH, serializeOpenApi } from '../src/openapi.ts'
+import { OPENAPI_PATH, serializeOpenApi } from '../src/http/openapi.ts'
 import { ROOT, startFerretDB, startRedis } from './lib/services.ts'
 
 const dir = await mkdtemp(join(tmpdir(), 'openapi-'))

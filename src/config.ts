@@ -1,14 +1,13 @@
 import { resolve } from 'node:path'
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
-import { ADMIN_PASSWORD_MAX_LENGTH, ADMIN_PASSWORD_MIN_LENGTH, ADMIN_USERNAME_PATTERN } from './admin/auth/rules.ts'
+import { ADMIN_PASSWORD_MAX_LENGTH, ADMIN_PASSWORD_MIN_LENGTH, ADMIN_USERNAME_PATTERN } from './core/admin-account-rules.ts'
 
 const MiB = 1024 * 1024
 
 // Every setting the service reads, with its default. Validated once at boot; nothing else reads
 // process.env. The README's configuration table mirrors this list.
 const EnvSchema = Type.Object({
-  NODE_ENV: Type.String({ default: 'development' }),
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1' }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), { default: 'info' }),
@@ -67,7 +66,6 @@ export interface DropboxSettings {
 }
 
 export interface Config {
-  env: string
   port: number
   host: string
   logLevel: string
@@ -133,7 +131,6 @@ export function loadConfig (source?: Record<string, string | undefined>): Config
   }
 
   return Object.freeze({
-    env: env.NODE_ENV,
     port: env.PORT,
     host: env.HOST,
     logLevel: env.LOG_LEVEL,

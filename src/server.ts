@@ -2,6 +2,7 @@ import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import app, { serverOptions } from './app.ts'
 import { ConfigError, loadConfig } from './config.ts'
+import { closeOnSignals } from './runtime/shutdown.ts'
 
 const SHUTDOWN_DEADLINE_MS = 30_000
 
@@ -16,23 +17,11 @@ async function main (): Promise<void> {
   })
   await server.register(fp(app), { config })
 
-  const shutdown = (signal: string): void => {
-    if (closing) return
+  // Stop accepting, finish in-flight requests, then close plugins (queue, database) in order.
+  closeOnSignals(server.log, SHUTDOWN_DEADLINE_MS, async () => {
     closing = true
-    server.log.info({ signal }, 'shutting down: finishing in-flight requests')
-    // Whatever holds it open (a client that never finishes sending), a stopping API stops.
-    setTimeout(() => {
-      server.log.error('shutdown took too long; exiting')
-      process.exit(1)
-    }, SHUTDOWN_DEADLINE_MS).unref()
-    // Stop accepting, finish in-flight requests, then close plugins (queue, database) in order.
-    server.close().then(() => process.exit(0), (err: unknown) => {
-      server.log.error({ err }, 'error while closing')
-      process.exit(1)
-    })
-  }
-  process.once('SIGINT', shutdown)
-  process.once('SIGTERM', shutdown)
+    await server.close()
+  })
 
   await server.listen({ port: config.port, host: config.host })
   server.log.info({ storage: config.storage, publicBaseUrl: config.publicBaseUrl, docs: `${config.publicBaseUrl}/docs` }, 'image upload API ready')

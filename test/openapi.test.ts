@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { OPENAPI_PATH, serializeOpenApi } from '../src/openapi.ts'
+import { OPENAPI_PATH, serializeOpenApi } from '../src/http/openapi.ts'
 import { ROOT } from '../scripts/lib/services.ts'
 import { build } from './helpers/build.ts'
 import { testEnv } from './helpers/config.ts'

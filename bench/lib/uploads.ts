@@ -6,7 +6,7 @@ import { request, type Agent, type IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { crc32 } from 'node:zlib'
-import { DropboxContentHasher } from '../../src/uploads/content-hash.ts'
+import { DropboxContentHasher } from '../../src/core/content-hash.ts'
 
 export const BOUNDARY = '----bench7e2d0c1f9a'
 export const MULTIPART_HEADERS = { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` }

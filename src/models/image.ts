@@ -1,4 +1,4 @@
-import { Schema, type Connection, type InferSchemaType } from 'mongoose'
+import { Schema, Types, type Connection, type InferSchemaType } from 'mongoose'
 
 // The original service's Image model (phone_number, file_name, image_url, uploaded_at) plus what
 // operating it needs. Field names keep the original's snake_case: they are the public contract.
@@ -36,4 +36,9 @@ export type ImageModel = ReturnType<typeof bind>
 /** The model bound to a given connection (the API and each worker own one). */
 export function imageModel (connection: Connection): ImageModel {
   return (connection.models.Image as ImageModel | undefined) ?? bind(connection)
+}
+
+/** The record of an upload: its _id is the upload id (core/upload-id.ts). */
+export function recordId (uploadId: string): Types.ObjectId {
+  return new Types.ObjectId(uploadId)
 }

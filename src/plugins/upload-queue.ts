@@ -21,7 +21,7 @@ const SHUTDOWN_GRACE_MS = 5000
 export default fp(async (fastify) => {
   const { redisUrl, queuePrefix: prefix } = fastify.config
   const onError = (err: Error): void => { fastify.log.warn({ err: err.message }, 'redis connection error') }
-  const redis = producerConnection(redisUrl, onError)
+  const redis = producerConnection(redisUrl, 'api', onError)
   const queue = new Queue<UploadJobData, UploadJobResult>(UPLOAD_QUEUE, { connection: redis, prefix })
   const eventsConnection = blockingConnection(redisUrl, 'api-events', onError)
   const events = new QueueEvents(UPLOAD_QUEUE, { connection: eventsConnection, prefix })

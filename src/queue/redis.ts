@@ -7,12 +7,18 @@ type ErrorListener = (err: Error) => void
 // once instead of hanging the request); workers and blocking readers must wait for Redis forever.
 // Both reconnect on their own; errors go to the caller's listener (ioredis prints "Unhandled
 // error event" for every reconnect attempt otherwise).
-export function producerConnection (url: string, onError: ErrorListener): Redis {
-  return new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName: 'api' } satisfies RedisOptions).on('error', onError)
+export function producerConnection (url: string, connectionName: string, onError: ErrorListener): Redis {
+  return new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectionName } satisfies RedisOptions).on('error', onError)
 }
 
 export function blockingConnection (url: string, connectionName: string, onError: ErrorListener): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, connectionName } satisfies RedisOptions).on('error', onError)
+}
+
+/** Resolves once the connection can take commands (a fail-fast connection refuses them before). */
+export async function connected (redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return
+  await new Promise<void>(resolve => redis.once('ready', () => resolve()))
 }
 
 const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH'])

@@ -1,7 +1,7 @@
 // The contract between the API (producer) and the workers: queue name, job payload and result.
 // Payloads carry ids and paths, never secrets or bytes.
 import type { JobsOptions } from 'bullmq'
-import type { StoredFile } from '../storage/storage.ts'
+import type { StoredFile } from '../core/stored-file.ts'
 
 export const UPLOAD_QUEUE = 'uploads'
 export const UPLOAD_JOB = 'upload'

@@ -1,13 +1,18 @@
+import type { Redis } from 'ioredis'
 import type { Config } from '../config.ts'
-import { LocalCommitLock, type CommitLock } from './dropbox/commit-batcher.ts'
+import { LocalCommitLock } from './dropbox/commit-batcher.ts'
+import { RedisCommitLock } from './dropbox/redis-commit-lock.ts'
 import { DropboxStorage } from './dropbox/storage.ts'
 import { LocalStorage } from './local.ts'
 import type { Storage } from './storage.ts'
 
 export interface StorageHooks {
-  /** Serializes Dropbox commits; workers pass a Redis lock shared by every worker process. */
-  commitLock?: CommitLock
-  /** Dropbox said 429: workers pause the whole queue for that long. */
+  /**
+   * Given, Dropbox commits are serialized across every process sharing this Redis (workers);
+   * without it, within this process only (the API, which only reads and deletes).
+   */
+  redis?: Redis
+  /** The backend said 429: workers pause the whole queue for that long. */
   onRateLimited?: (retryAfterMs: number) => void
 }
 
@@ -15,7 +20,7 @@ export function createStorage (config: Config, hooks: StorageHooks = {}): Storag
   if (!config.dropbox) return new LocalStorage(config.dataDir, config.publicBaseUrl)
   return new DropboxStorage(config.dropbox, {
     ...config.dropbox,
-    commitLock: hooks.commitLock ?? new LocalCommitLock(),
+    commitLock: hooks.redis ? new RedisCommitLock(hooks.redis, `${config.queuePrefix}:dropbox-commit-lock`) : new LocalCommitLock(),
     onRateLimited: hooks.onRateLimited ?? (() => {})
   })
 }

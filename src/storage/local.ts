@@ -3,8 +3,9 @@ import { createReadStream } from 'node:fs'
 import { copyFile, link, mkdir, rm, stat, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { DropboxContentHasher } from '../uploads/content-hash.ts'
-import { numberedName, type FileToStore, type Storage, type StoredFile } from './storage.ts'
+import { DropboxContentHasher } from '../core/content-hash.ts'
+import type { StoredFile } from '../core/stored-file.ts'
+import { numberedName, type FileToStore, type Storage } from './storage.ts'
 
 const MAX_RENAMES = 1000
 

@@ -1,18 +1,10 @@
 // One interface for every place an image can end up. Workers put staged files and ask for the
 // URL clients embed; the admin deletes. Every operation is idempotent so a retried job is safe.
+import type { StoredFile } from '../core/stored-file.ts'
 
 export interface FileToStore {
   stagedPath: string
   folder: string
-  name: string
-  size: number
-  contentHash: string
-}
-
-export interface StoredFile {
-  /** Where the file lives in this storage, e.g. "/1234567890/2024-12-17_12:30:45_a.jpg". */
-  path: string
-  /** Final name: the requested one, or "name (1).jpg" when another file already held it. */
   name: string
   size: number
   contentHash: string

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { hashPassword, verifyPassword } from '../../src/admin/auth/password.ts'
-import { normalizeUsername, passwordProblem } from '../../src/admin/auth/rules.ts'
+import { normalizeUsername, passwordProblem } from '../../src/core/admin-account-rules.ts'
 import { customRange, presetRange } from '../../src/admin/images/date-ranges.ts'
 import { decodeCursor, encodeCursor, listFilter, listParams } from '../../src/admin/images/list-query.ts'
 import { formatDateTime, fromDateTimeLocal } from '../../src/admin/images/time-zone.ts'

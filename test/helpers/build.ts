@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import { pino } from 'pino'
 import app, { serverOptions } from '../../src/app.ts'
 import type { Config } from '../../src/config.ts'
-import { startUploadWorker, type RunningWorker } from '../../workers/start-worker.ts'
+import { startUploadWorker, type RunningWorker } from '../../src/worker/start-worker.ts'
 
 interface Teardown {
   teardown: (fn: () => unknown) => void

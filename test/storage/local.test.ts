@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { LocalStorage } from '../../src/storage/local.ts'
-import { DropboxContentHasher } from '../../src/uploads/content-hash.ts'
+import { DropboxContentHasher } from '../../src/core/content-hash.ts'
 import { randomPng } from '../helpers/images.ts'
 
 async function setup (t: { teardown: (fn: () => unknown) => void }) {

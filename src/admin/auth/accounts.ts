@@ -1,6 +1,6 @@
 import type { AdminUserModel } from '../../models/admin-user.ts'
 import { decoyHash, hashPassword, verifyPassword } from './password.ts'
-import { normalizeUsername, passwordProblem } from './rules.ts'
+import { normalizeUsername, passwordProblem } from '../../core/admin-account-rules.ts'
 
 /** Who a session belongs to; `passwordChangedAt` ties the session to the password it began with. */
 export interface AdminIdentity {

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
 import type { ImageRecord } from '../../models/image.ts'
-import { normalizePhoneNumber } from '../../uploads/phone-number.ts'
+import { normalizePhoneNumber } from '../../core/phone-number.ts'
 import { fromDateTimeLocal } from './time-zone.ts'
 
 // The four fields of the original model are editable; the storage fields describe where the

@@ -1,7 +1,7 @@
 import { Types, type QueryFilter } from 'mongoose'
 import { Type, type Static } from 'typebox'
 import type { ImageModel, ImageRecord } from '../../models/image.ts'
-import { normalizePhoneNumber } from '../../uploads/phone-number.ts'
+import { normalizePhoneNumber } from '../../core/phone-number.ts'
 import { customRange, presetRange, RANGE_CHOICES, type RangeKey, type TimeRange } from './date-ranges.ts'
 
 export const SORT_COLUMNS = ['uploaded_at', 'phone_number', 'file_name', 'image_url'] as const

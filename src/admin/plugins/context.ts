@@ -1,22 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { Redis } from 'ioredis'
-import type { AdminAccounts } from '../auth/accounts.ts'
-import type { AdminSession, SessionStore } from '../auth/session-store.ts'
+import type { AdminSession } from '../auth/session-store.ts'
 import type { Html } from '../views/html.ts'
 import type { PageContext } from '../views/layout.ts'
 
 declare module 'fastify' {
-  interface FastifyInstance {
-    admin: {
-      sessions: SessionStore
-      accounts: AdminAccounts
-      /** The admin's own connection (sessions, login limits); fails fast like the producer's. */
-      redis: Redis
-    }
-  }
-  interface FastifyRequest {
-    adminSession: AdminSession | null
-  }
   interface FastifyContextConfig {
     /** Reachable without a session: the login form and the stylesheet. */
     adminPublic?: boolean

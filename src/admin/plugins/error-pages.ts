@@ -1,8 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { ClientError } from '../../errors.ts'
-import { isDatabaseUnavailable } from '../../models/connect.ts'
-import { isRedisUnavailable } from '../../queue/redis.ts'
+import { answerFor, type ErrorWording } from '../../plugins/error-policy.ts'
 import { errorPage } from '../views/error.ts'
 import { pageContext, sendHtml } from './context.ts'
 
@@ -17,23 +15,21 @@ async function respond (request: FastifyRequest, reply: FastifyReply, status: nu
   return sendHtml(reply, status, errorPage(ctx, status, TITLES[status] ?? 'Error', message))
 }
 
-// The root error handler answers JSON; operators in a browser get pages. Same policy otherwise:
-// client errors keep their message, dependencies down become 503, the rest is logged as 500.
+const WORDING: ErrorWording = {
+  invalid: detail => `The request was not understood: ${detail}.`,
+  unavailable: 'A database the panel needs is unreachable. Try again shortly.',
+  internal: 'Something went wrong on our side; it has been logged.'
+}
+
+// The admin's rendering of the error policy (plugins/error-policy.ts): operators in a browser
+// get pages, the dashboard's API gets JSON.
 export default fp(async (fastify) => {
   fastify.setErrorHandler(async (error: FastifyError, request, reply) => {
-    if (error instanceof ClientError) {
-      reply.headers(error.headers)
-      return respond(request, reply, error.statusCode, error.message)
-    }
-    if (error.validation) return respond(request, reply, 400, `The request was not understood: ${error.message}.`)
-    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) return respond(request, reply, error.statusCode, error.message)
-    if (isDatabaseUnavailable(error) || isRedisUnavailable(error)) {
-      request.log.warn({ err: error }, 'admin dependency unavailable')
-      reply.header('retry-after', '5')
-      return respond(request, reply, 503, 'A database the panel needs is unreachable. Try again shortly.')
-    }
-    request.log.error({ err: error }, 'unexpected admin error')
-    return respond(request, reply, 500, 'Something went wrong on our side; it has been logged.')
+    const answer = answerFor(error, WORDING)
+    if (answer.kind === 'unavailable') request.log.warn({ err: error }, 'admin dependency unavailable')
+    if (answer.kind === 'internal') request.log.error({ err: error }, 'unexpected admin error')
+    reply.headers(answer.headers)
+    return respond(request, reply, answer.status, answer.message)
   })
 
   fastify.setNotFoundHandler(async (request, reply) => {

@@ -2,14 +2,32 @@ import cookie from '@fastify/cookie'
 import fp from 'fastify-plugin'
 import { adminUserModel } from '../../models/admin-user.ts'
 import { AccountError, AdminAccounts } from '../auth/accounts.ts'
-import { SessionStore } from '../auth/session-store.ts'
+import type { Redis } from 'ioredis'
+import { connected, producerConnection } from '../../queue/redis.ts'
+import { SessionStore, type AdminSession } from '../auth/session-store.ts'
 import { SESSION_COOKIE } from './context.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    admin: {
+      sessions: SessionStore
+      accounts: AdminAccounts
+      /** The admin's own connection (sessions, login limits); fails fast like the producer's. */
+      redis: Redis
+    }
+  }
+  interface FastifyRequest {
+    adminSession: AdminSession | null
+  }
+}
 
 /** Loads the session named by the cookie, if any; the guard decides what anonymous requests get. */
 export default fp(async (fastify) => {
-  const { queuePrefix, admin } = fastify.config
-  // The API's fail-fast connection: with Redis away, admin requests answer 503 at once.
-  const redis = fastify.uploadQueue.redis
+  const { queuePrefix, admin, redisUrl } = fastify.config
+  // Fail-fast, like the producer's: with Redis away, admin requests answer 503 at once.
+  const redis = producerConnection(redisUrl, 'admin', err => { fastify.log.warn({ err: err.message }, 'admin redis connection error') })
+  fastify.addHook('onClose', async () => { redis.disconnect() })
+  await connected(redis)
 
   const users = adminUserModel(fastify.db.connection)
   await users.createIndexes()
@@ -40,4 +58,4 @@ export default fp(async (fastify) => {
     if (await accounts.stillValid(session)) request.adminSession = session
     else await sessions.destroy(sid)
   })
-}, { name: 'admin-sessions', dependencies: ['config', 'database', 'upload-queue'] })
+}, { name: 'admin-sessions', dependencies: ['config', 'database'] })

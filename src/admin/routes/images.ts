@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Types } from 'mongoose'
 import { Type } from 'typebox'
-import { ClientError } from '../../errors.ts'
+import { HttpError } from '../../core/http-error.ts'
 import { deleteImages } from '../images/delete.ts'
 import { deleteReport } from '../images/delete-report.ts'
 import { checkEdit, EditForm } from '../images/edit.ts'
@@ -31,7 +31,7 @@ function backTo (back: string | undefined): string {
 const EDITABLE = ['phone_number', 'file_name', 'image_url', 'uploaded_at'] as const
 const same = (a: unknown, b: unknown): boolean => a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b
 
-const notFound = (): ClientError => new ClientError(404, 'No image has this id; it may have been deleted.')
+const notFound = (): HttpError => new HttpError(404, 'No image has this id; it may have been deleted.')
 const TARGET_FIELDS = { phone_number: 1, file_name: 1, image_url: 1, storage: 1, storage_path: 1 }
 
 const imageRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -44,7 +44,7 @@ const imageRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     try {
       page = await listPage(images, params, new Date(), timeZone)
     } catch (err) {
-      if (err instanceof ListQueryError) throw new ClientError(400, err.message)
+      if (err instanceof ListQueryError) throw new HttpError(400, err.message)
       throw err
     }
     return sendHtml(reply, 200, imageListPage(await pageContext(request), params, page, timeZone))

@@ -1,9 +1,9 @@
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { ClientError } from '../../errors.ts'
+import { HttpError } from '../../core/http-error.ts'
 import { FailedLogins } from '../auth/failed-logins.ts'
-import { normalizeUsername } from '../auth/rules.ts'
+import { normalizeUsername } from '../../core/admin-account-rules.ts'
 import { SESSION_COOKIE, sendHtml, sessionOf } from '../plugins/context.ts'
 import { loginPage } from '../views/login.ts'
 
@@ -62,7 +62,7 @@ const loginRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         timeWindow: 60_000,
         hook: 'onRequest',
         keyGenerator: request => `ip:${request.ip}`,
-        errorResponseBuilder: (_request, context) => new ClientError(429, `Too many login attempts from your address. Try again in ${context.after}.`)
+        errorResponseBuilder: (_request, context) => new HttpError(429, `Too many login attempts from your address. Try again in ${context.after}.`)
       }
     }
   }, async (request, reply) => {
@@ -72,7 +72,7 @@ const loginRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const wait = await failed.retryAfter(account)
     if (wait > 0) {
       reply.header('retry-after', String(wait))
-      throw new ClientError(429, `Too many failed logins for this account. Try again in ${minutes(wait)}.`)
+      throw new HttpError(429, `Too many failed logins for this account. Try again in ${minutes(wait)}.`)
     }
 
     const identity = await fastify.admin.accounts.authenticate(request.body.username, password)

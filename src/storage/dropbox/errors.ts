@@ -1,25 +1,22 @@
 import { DropboxResponseError } from 'dropbox'
+import { StoragePermanentError, StorageRateLimitError, StorageTransientError } from '../errors.ts'
 
 /** 429: Dropbox asks every caller on this account to wait. */
-export class DropboxRateLimitError extends Error {
+export class DropboxRateLimitError extends StorageRateLimitError {
   override name = 'DropboxRateLimitError'
-  readonly retryAfterMs: number
-  readonly reason: string
 
   constructor (reason: string, retryAfterMs: number) {
-    super(`Dropbox rate limit (${reason}); retry after ${retryAfterMs} ms`)
-    this.reason = reason
-    this.retryAfterMs = retryAfterMs
+    super(`Dropbox rate limit (${reason}); retry after ${retryAfterMs} ms`, reason, retryAfterMs)
   }
 }
 
 /** 5xx, a network failure or a hash mismatch: the same call may well succeed later. */
-export class DropboxTransientError extends Error {
+export class DropboxTransientError extends StorageTransientError {
   override name = 'DropboxTransientError'
 }
 
 /** A refusal no retry can change (bad path, disallowed name, a 4xx other than 401/429). */
-export class DropboxPermanentError extends Error {
+export class DropboxPermanentError extends StoragePermanentError {
   override name = 'DropboxPermanentError'
   /** The endpoint error's tag path, e.g. "path/disallowed_name", when Dropbox sent one. */
   readonly tag: string | undefined

@@ -1,0 +1,32 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { badRequest, HttpError } from '../../core/http-error.ts'
+import { GetPhoneQuery, getPhoneResponses } from '../schemas/get-phone.ts'
+import { normalizePhoneNumber } from '../../core/phone-number.ts'
+
+const getPhoneRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.get('/api/get-phone/', {
+    schema: {
+      summary: 'Every image URL recorded for a phone number',
+      tags: ['images'],
+      querystring: GetPhoneQuery,
+      response: getPhoneResponses
+    }
+  }, async (request) => {
+    const raw = request.query.phone_number
+    if (raw === undefined || raw.trim() === '') throw badRequest('Phone number is required.')
+    const phone = normalizePhoneNumber(raw)
+    if (!phone.ok) throw badRequest(phone.message)
+
+    const images = await fastify.db.images
+      .find({ phone_number: phone.phoneNumber }, { file_name: 1, image_url: 1, _id: 0 })
+      .sort({ uploaded_at: -1 })
+      .lean()
+    if (images.length === 0) throw new HttpError(404, 'No images found for the provided phone number.')
+    return {
+      phone_number: phone.phoneNumber,
+      image_urls: Object.fromEntries(images.map(i => [i.file_name, i.image_url]))
+    }
+  })
+}
+
+export default getPhoneRoutes

@@ -1,0 +1,111 @@
+import { stat } from 'node:fs/promises'
+import { RateLimitError, UnrecoverableError, type Job } from 'bullmq'
+import type { Logger } from 'pino'
+import { recordId, type ImageModel } from '../models/image.ts'
+import type { UploadJobData, UploadJobResult } from '../queue/upload-jobs.ts'
+import { StoragePermanentError, StorageRateLimitError } from '../storage/errors.ts'
+import type { Storage } from '../storage/storage.ts'
+import { removeStaged } from '../staging/staged-files.ts'
+import { isUploadId } from '../core/upload-id.ts'
+import type { RecordWriter } from './record-writer.ts'
+
+export interface UploadDeps {
+  storage: Storage
+  images: ImageModel
+  records: RecordWriter
+  logger: Logger
+  /** Pauses the whole queue (every worker process) for this long: Dropbox asked us to wait. */
+  pauseQueue: (ms: number) => Promise<void>
+}
+
+export type UploadJob = Pick<Job<UploadJobData, UploadJobResult>, 'id' | 'data' | 'attemptsStarted' | 'updateData'>
+
+/**
+ * One staged file to storage and to MongoDB. Every step is idempotent, so a job that runs twice
+ * (a retry, a worker killed mid-way and its job taken over) leaves one file and one record:
+ * storage does not write identical bytes twice, and the record's _id is the upload id.
+ * The staged file is deleted only once the record is written.
+ */
+export async function processUpload (job: UploadJob, deps: UploadDeps): Promise<UploadJobResult> {
+  const { data } = job
+  const { storage, logger } = deps
+  const log = logger.child({ uploadId: data.uploadId, phone: data.phoneNumber, attempt: job.attemptsStarted })
+
+  // Only a job that ran before (a retry, or taken over from a dead worker) can have a record.
+  const earlier = job.attemptsStarted > 1 ? await recordedResult(job, deps) : undefined
+  if (earlier) return earlier
+
+  if (!await exists(data.stagedPath)) {
+    // A run of this job that overlapped this one (its lock lost) may have finished meanwhile.
+    const finished = await recordedResult(job, deps)
+    if (finished) return finished
+    throw new UnrecoverableError(`the staged file of upload ${data.uploadId} is missing`)
+  }
+
+  let stored, imageUrl
+  try {
+    // Where an earlier attempt put the file, when it is still there: a storage that renamed it
+    // ("name (1).jpg") is not asked to store it again, so no retry leaves a second copy.
+    stored = data.stored && await storage.holds(data.stored)
+      ? data.stored
+      : await storage.put({ stagedPath: data.stagedPath, folder: data.phoneNumber, name: data.fileName, size: data.size, contentHash: data.contentHash })
+    // Only a renamed file needs remembering: at the requested name, storing the same bytes again
+    // is a no-op anyway.
+    if (stored !== data.stored && stored.name !== data.fileName) await job.updateData({ ...data, stored })
+    imageUrl = await storage.publicUrl(stored)
+  } catch (err) {
+    throw await asJobError(err, deps, log)
+  }
+
+  await deps.records.insert({
+    _id: recordId(data.uploadId),
+    phone_number: data.phoneNumber,
+    file_name: stored.name,
+    image_url: imageUrl,
+    // When the file arrived, as its name says, not when a worker got to it.
+    uploaded_at: new Date(data.receivedAt),
+    original_name: data.originalName,
+    storage: storage.kind,
+    storage_path: stored.path,
+    size: stored.size,
+    content_type: data.contentType,
+    content_hash: data.contentHash
+  })
+  await removeStaged([data.stagedPath])
+  log.info({ path: stored.path, size: stored.size }, 'image stored')
+  return resultOf(storage, stored.name, imageUrl, stored.path, stored.size)
+}
+
+/** The result of an earlier run that got as far as the record; removes what it left staged. */
+async function recordedResult (job: UploadJob, { images, storage }: UploadDeps): Promise<UploadJobResult | undefined> {
+  // A job not made by the upload endpoint (one queued by hand) has no record to find.
+  if (!isUploadId(job.data.uploadId)) return undefined
+  const recorded = await images.findById(recordId(job.data.uploadId)).lean()
+  if (!recorded) return undefined
+  await removeStaged([job.data.stagedPath])
+  return resultOf(storage, recorded.file_name, recorded.image_url, recorded.storage_path, recorded.size)
+}
+
+function resultOf (storage: Storage, fileName: string, imageUrl: string, storagePath: string, size: number): UploadJobResult {
+  return { fileName, imageUrl, message: storage.successMessage(fileName), storagePath, size }
+}
+
+async function exists (path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false)
+}
+
+/**
+ * Maps storage errors onto BullMQ's retry semantics: a refusal no retry can change fails the job
+ * at once (its reason reaches the client); a 429 pauses the queue and puts the job back without
+ * spending an attempt; anything else is retried with backoff.
+ */
+async function asJobError (err: unknown, deps: UploadDeps, log: Logger): Promise<Error> {
+  if (err instanceof StoragePermanentError) return new UnrecoverableError(err.message)
+  if (err instanceof StorageRateLimitError) {
+    log.warn({ retryAfterMs: err.retryAfterMs, reason: err.reason }, 'storage rate limit: pausing the queue')
+    await deps.pauseQueue(err.retryAfterMs)
+    return new RateLimitError()
+  }
+  log.warn({ err }, 'upload attempt failed; will retry')
+  return err as Error
+}
