@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # One image for both roles: the API (default command) and the upload worker
-# (`node --max-semi-space-size=2 workers/upload-worker.ts`). Node 24 runs the TypeScript sources directly.
+# (`node workers/upload-worker.ts`). Node 24 runs the TypeScript sources directly.
 
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
@@ -8,7 +8,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim AS runtime
+# NODE_OPTIONS carries the service's Node flags (SERVICE_NODE_FLAGS in scripts/lib/spawn.ts): a
+# small young generation frees a streamed upload's Buffers as they go (see BENCHMARKS.md).
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=2 \
     HOST=0.0.0.0 \
     PORT=3000 \
     STAGING_DIR=/data/staging \
@@ -26,5 +29,4 @@ USER node
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s \
   CMD node -e "fetch('http://127.0.0.1:' + process.env.PORT + '/health').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
-# A small young generation frees a streamed upload's Buffers as they go (see BENCHMARKS.md).
-CMD ["node", "--max-semi-space-size=2", "src/server.ts"]
+CMD ["node", "src/server.ts"]

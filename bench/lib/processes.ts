@@ -1,25 +1,15 @@
 // Child processes of a benchmark (API, workers, the baseline, the emulator), each a process of its
 // own like in production, logging to a file so that the benchmark process does no log work.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { dirname } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { ROOT } from '../../scripts/lib/services.ts'
+import { spawnNode as spawnChild, type NodeChild } from '../../scripts/lib/spawn.ts'
+import { waitFor as waitForState } from '../../scripts/lib/wait-for.ts'
 
-export interface Child {
-  name: string
+export { stopAllChildren as stopAll } from '../../scripts/lib/spawn.ts'
+
+export interface Child extends NodeChild {
   pid: number
-  process: ChildProcess
   logFile: string
-  /** SIGTERM (graceful close), SIGKILL after `graceMs`. */
-  stop: (graceMs?: number) => Promise<void>
 }
-
-const running = new Set<Child>()
-process.once('exit', () => {
-  for (const child of running) if (child.process.exitCode === null) child.process.kill('SIGKILL')
-})
 
 export interface SpawnOptions {
   env: Record<string, string>
@@ -42,40 +32,9 @@ export function baseEnv (): Record<string, string> {
 }
 
 export function spawnNode (name: string, script: string, options: SpawnOptions): Child {
-  mkdirSync(dirname(options.logFile), { recursive: true })
-  const log = openSync(options.logFile, 'a')
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script, ...(options.args ?? [])], {
-    cwd: ROOT,
-    env: options.env,
-    stdio: ['ignore', options.pipeStdout ? 'pipe' : log, log]
-  })
-  closeSync(log)
-  if (child.pid === undefined) throw new Error(`${name} did not start`)
-  const handle: Child = {
-    name,
-    pid: child.pid,
-    process: child,
-    logFile: options.logFile,
-    stop: graceMs => stopChild(handle, graceMs)
-  }
-  running.add(handle)
-  child.once('exit', () => running.delete(handle))
-  return handle
-}
-
-async function stopChild (child: Child, graceMs = 15_000): Promise<void> {
-  const proc = child.process
-  if (proc.exitCode !== null || proc.signalCode !== null) return
-  const exited = new Promise(resolve => proc.once('exit', resolve))
-  proc.kill('SIGTERM')
-  if (!await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)])) {
-    proc.kill('SIGKILL')
-    await exited
-  }
-}
-
-export async function stopAll (): Promise<void> {
-  await Promise.all([...running].map(c => c.stop()))
+  const child = spawnChild(name, script, options)
+  if (child.process.pid === undefined) throw new Error(`${name} did not start`)
+  return Object.assign(child, { pid: child.process.pid, logFile: options.logFile })
 }
 
 /** Fails fast when the child died, with the end of its log. */
@@ -85,14 +44,15 @@ export async function assertAlive (child: Child): Promise<void> {
   throw new Error(`${child.name} exited (${child.process.exitCode ?? child.process.signalCode}); end of ${child.logFile}:\n${log.slice(-2000)}`)
 }
 
+/** Waits for `check`, failing at once if one of `children` dies meanwhile. */
 export async function waitFor (what: string, check: () => Promise<boolean>, options: { timeoutMs?: number, intervalMs?: number, children?: Child[] } = {}): Promise<void> {
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000)
-  for (;;) {
-    for (const child of options.children ?? []) await assertAlive(child)
-    if (await check().catch(() => false)) return
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(options.intervalMs ?? 100)
-  }
+  let died: unknown
+  await waitForState(async () => {
+    for (const child of options.children ?? []) await assertAlive(child).catch(err => { died = err })
+    if (died) return true
+    return check()
+  }, { what, timeoutMs: options.timeoutMs, intervalMs: options.intervalMs ?? 100 })
+  if (died) throw died
 }
 
 /** CPU time (user + system) a process has used so far, in milliseconds, from /proc/<pid>/stat. */

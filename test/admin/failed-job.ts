@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { Queue } from 'bullmq'
 import { UPLOAD_JOB, type UploadJobData } from '../../src/queue/upload-jobs.ts'
+import { waitFor } from '../../scripts/lib/wait-for.ts'
 
 /**
  * Queues an upload whose staged file does not exist: a running worker fails it for good
@@ -19,9 +19,6 @@ export async function failedUpload (queue: Queue, uploadId = 'missing-staged-fil
     receivedAt: new Date().toISOString()
   }
   await queue.add(UPLOAD_JOB, data, { jobId: uploadId, attempts: 3 })
-  for (let i = 0; i < 200; i++) {
-    if (await queue.getJobState(uploadId) === 'failed') return data
-    await sleep(50)
-  }
-  throw new Error(`job ${uploadId} did not fail`)
+  await waitFor(async () => await queue.getJobState(uploadId) === 'failed', { what: `job ${uploadId} to fail` })
+  return data
 }

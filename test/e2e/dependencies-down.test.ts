@@ -8,6 +8,7 @@ import { testEnv } from '../helpers/config.ts'
 import { randomPng } from '../helpers/images.ts'
 import { uploadForm } from '../helpers/multipart.ts'
 import { stagedFiles } from '../helpers/queue.ts'
+import { waitFor } from '../../scripts/lib/wait-for.ts'
 
 // These tests stop and restart servers, so they use their own instead of the suite's.
 
@@ -34,11 +35,7 @@ t.test('Redis down: uploads answer 503 at once, nothing is staged, and the servi
   t.equal(status.statusCode, 503, 'the status lookup says unavailable, not a bare 500')
 
   current = await startRedis({ port })
-  let ok = false
-  for (let i = 0; i < 100 && !ok; i++) {
-    await new Promise(resolve => setTimeout(resolve, 100))
-    ok = (await app.inject({ method: 'GET', url: '/health' })).statusCode === 200
-  }
+  const ok = await waitFor(async () => (await app.inject({ method: 'GET', url: '/health' })).statusCode === 200, { what: 'health once Redis is back' })
   t.ok(ok, 'healthy again once Redis is back')
   const retry = await app.inject({ method: 'POST', url: '/api/upload/', ...uploadForm('123', [{ filename: 'a.png', content: randomPng() }]) })
   t.equal(retry.statusCode, 200, retry.body)
@@ -67,13 +64,10 @@ t.test('MongoDB down: lookups answer 503, and an accepted upload is stored once 
   const id = res.json().results[0].upload_id
 
   current = await startFerretDB(dir, 'down', { port })
-  let status
-  for (let i = 0; i < 300; i++) {
+  const status = await waitFor(async () => {
     const res = await app.inject({ method: 'GET', url: `/api/uploads/${id}` })
-    status = res.statusCode === 200 ? res.json() : undefined
-    if (status?.status === 'uploaded') break
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
+    return res.statusCode === 200 && res.json().status === 'uploaded' && res.json()
+  }, { what: 'the upload to be stored after MongoDB came back', timeoutMs: 60_000 })
   t.equal(status?.status, 'uploaded', 'stored after MongoDB came back')
   const file = await app.inject({ method: 'GET', url: new URL(status.image_url).pathname })
   t.same(file.rawPayload, content)

@@ -1,34 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
+import { Queue } from 'bullmq'
 import t, { type Test } from 'tap'
-import { freePort, ROOT, SERVICE_NODE_FLAGS } from '../../scripts/lib/services.ts'
+import { freePort } from '../../scripts/lib/services.ts'
+import { SERVICE_NODE_FLAGS, spawnNode, type NodeChild } from '../../scripts/lib/spawn.ts'
+import { waitFor } from '../../scripts/lib/wait-for.ts'
+import { UPLOAD_QUEUE } from '../../src/queue/upload-jobs.ts'
 import { testEnv } from '../helpers/config.ts'
 import { dropboxEmulator } from '../helpers/dropbox.ts'
 import { randomPng } from '../helpers/images.ts'
 
 /** Runs `npm start` / `npm run worker` the way production does: node on the .ts entry. */
-function spawnProcess (t: Test, script: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let output = ''
-  child.stdout!.on('data', (d: Buffer) => { output += d })
-  child.stderr!.on('data', (d: Buffer) => { output += d })
-  t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL')
-      await once(child, 'exit')
-    }
-  })
-  Object.defineProperty(child, 'output', { get: () => output })
+function spawnProcess (t: Test, script: string, env: Record<string, string>): NodeChild {
+  const child = spawnNode(script, script, { env: { ...process.env, ...env }, nodeArgs: SERVICE_NODE_FLAGS })
+  t.teardown(() => child.stop(0))
   return child
 }
 
 async function waitForHealth (base: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const ok = await fetch(`${base}/health`).then(r => r.ok, () => false)
-    if (ok) return
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-  throw new Error('the API did not become healthy')
+  await waitFor(() => fetch(`${base}/health`).then(r => r.ok), { what: `${base}/health to answer 200` })
 }
 
 function form (phone: string, files: Buffer[]): FormData {
@@ -56,12 +44,14 @@ t.test('API and worker as separate processes, Dropbox storage, graceful stops', 
   }
 
   // SIGTERM while a job is active: the worker finishes it, then exits cleanly.
+  const queue = new Queue(UPLOAD_QUEUE, { connection: { url: env.REDIS_URL }, prefix: env.QUEUE_PREFIX })
+  t.teardown(() => queue.close())
   const inFlight = fetch(`${base}/api/upload/`, { method: 'POST', body: form('555', [randomPng()]) })
-  await new Promise(resolve => setTimeout(resolve, 400))
-  worker.kill('SIGTERM')
-  const [code] = await once(worker, 'exit')
-  t.equal(code, 0, 'the worker exits with 0')
-  t.match((worker as ChildProcess & { output: string }).output, /worker stopped/)
+  const active = await waitFor(() => queue.getActive().then(jobs => jobs[0]), { what: 'a job to be active', intervalMs: 10 })
+  worker.process.kill('SIGTERM')
+  t.equal(await worker.exited, 0, 'the worker exits with 0')
+  t.match(worker.output(), /worker stopped/)
+  t.equal(await queue.getJobState(active.id!), 'completed', 'the job active at SIGTERM was finished by the stopping worker')
   const late = await inFlight
   t.equal(late.status, 200, 'the request in flight still got its result')
 
@@ -69,9 +59,8 @@ t.test('API and worker as separate processes, Dropbox storage, graceful stops', 
   worker = spawnProcess(t, 'workers/upload-worker.ts', env)
   const third = await fetch(`${base}/api/upload/`, { method: 'POST', body: form('555', [randomPng()]) })
   t.equal(third.status, 200)
-  api.kill('SIGTERM')
-  const [apiCode] = await once(api, 'exit')
-  t.equal(apiCode, 0, 'the API exits with 0')
+  api.process.kill('SIGTERM')
+  t.equal(await api.exited, 0, 'the API exits with 0')
 
   const lookup = emulator.files().filter(f => f.path_lower.startsWith('/555/'))
   t.equal(lookup.length, 2, 'both later uploads are in Dropbox')
@@ -80,9 +69,8 @@ t.test('API and worker as separate processes, Dropbox storage, graceful stops', 
 t.test('a bad setting stops the process at start with a message naming it', async t => {
   for (const script of ['src/server.ts', 'workers/upload-worker.ts']) {
     const child = spawnProcess(t, script, { PORT: 'not-a-port', REDIS_URL: 'redis://127.0.0.1:1' })
-    const [code] = await once(child, 'exit')
-    t.equal(code, 1, script)
-    t.match((child as ChildProcess & { output: string }).output, /Invalid configuration: env\/PORT must be integer/, script)
+    t.equal(await child.exited, 1, script)
+    t.match(child.output(), /Invalid configuration: env\/PORT must be integer/, script)
   }
 })
 
@@ -93,15 +81,17 @@ t.test('an API stopping while uploads wait for workers answers them 202, and the
   const api = spawnProcess(t, 'src/server.ts', env)
   await waitForHealth(base)
 
+  const queue = new Queue(UPLOAD_QUEUE, { connection: { url: env.REDIS_URL }, prefix: env.QUEUE_PREFIX })
+  t.teardown(() => queue.close())
   const waiting = fetch(`${base}/api/upload/`, { method: 'POST', body: form('808', [randomPng()]) })
-  await new Promise(resolve => setTimeout(resolve, 300))
+  // No worker runs: the request waits on its queued job.
+  await waitFor(() => queue.getWaitingCount(), { what: 'the upload to be queued', intervalMs: 10 })
   const started = Date.now()
-  api.kill('SIGTERM')
+  api.process.kill('SIGTERM')
   const res = await waiting
   t.equal(res.status, 202)
   t.ok(Date.now() - started < 15_000, 'answered within the shutdown grace')
-  const [code] = await once(api, 'exit')
-  t.equal(code, 0)
+  t.equal(await api.exited, 0)
   t.ok(Date.now() - started < 15_000, 'the API exits promptly (keep-alive sockets do not hold it open)')
 
   // A worker started afterwards stores the accepted file.
@@ -109,12 +99,10 @@ t.test('an API stopping while uploads wait for workers answers them 202, and the
   const worker = spawnProcess(t, 'workers/upload-worker.ts', env)
   const again = spawnProcess(t, 'src/server.ts', env)
   await waitForHealth(base)
-  let status = ''
-  for (let i = 0; i < 100 && status !== 'uploaded'; i++) {
-    status = (await (await fetch(`${base}/api/uploads/${results[0]!.upload_id}`)).json() as { status: string }).status
-    if (status !== 'uploaded') await new Promise(resolve => setTimeout(resolve, 100))
-  }
+  const status = await waitFor(async () => {
+    const { status } = await (await fetch(`${base}/api/uploads/${results[0]!.upload_id}`)).json() as { status: string }
+    return status === 'uploaded' && status
+  }, { what: 'the accepted file to be stored' })
   t.equal(status, 'uploaded')
-  worker.kill('SIGTERM')
-  again.kill('SIGTERM')
+  await Promise.all([worker.stop(), again.stop()])
 })

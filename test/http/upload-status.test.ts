@@ -3,6 +3,7 @@ import { build, startWorker } from '../helpers/build.ts'
 import { testEnv } from '../helpers/config.ts'
 import { randomPng } from '../helpers/images.ts'
 import { uploadForm } from '../helpers/multipart.ts'
+import { waitFor } from '../../scripts/lib/wait-for.ts'
 
 t.test('a wait that ends before the workers answers 202, and the upload still completes', async t => {
   const { config } = await testEnv(t, { UPLOAD_WAIT_MS: '1000' })
@@ -24,12 +25,10 @@ t.test('a wait that ends before the workers answers 202, and the upload still co
   t.equal(pending.json().phone_number, '4242')
 
   await startWorker(t, config)
-  let status
-  for (let i = 0; i < 100; i++) {
-    status = (await app.inject({ method: 'GET', url: `/api/uploads/${id}` })).json()
-    if (status.status !== 'pending') break
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
+  const status = await waitFor(async () => {
+    const body = (await app.inject({ method: 'GET', url: `/api/uploads/${id}` })).json()
+    return body.status !== 'pending' && body
+  }, { what: 'the upload to leave "pending"' })
   t.equal(status.status, 'uploaded')
   t.equal(status.filename, body.results[0].filename)
   const file = await app.inject({ method: 'GET', url: new URL(status.image_url).pathname })
