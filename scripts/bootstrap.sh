@@ -1,11 +1,16 @@
 # Sourced by scripts/run.sh: makes this checkout runnable on a fresh machine. Each step is skipped
 # when already done, so it costs little after the first run.
-#   - Node 24 (the project's runtime) into .local/node when the machine's node is another major
+#   - Node 24 (the project's runtime) into .local/node when the machine's node is another major;
+#     either way the Node 24 and then node_modules/.bin come first on PATH afterwards
 #   - npm dependencies, reinstalled when package-lock.json changes
+#   only with BOOTSTRAP_SERVICES=1 (the tasks that start local databases):
 #   - redis-server (Debian package) unless REDIS_URL points at a server
 #   - FerretDB (MongoDB wire protocol on SQLite) built from tools/ferretdb unless MONGODB_URL is set
+#     (with BOOTSTRAP_SERVICES_DOTENV=1 a setting in .env counts too, as for `npm run dev`)
 #   - Chromium (Debian package) for the admin browser tests, only when BOOTSTRAP_CHROMIUM=1 and
 #     CHROMIUM_PATH does not name one already
+# Installers never read standard input (a password piped to create-admin is not theirs) and
+# write to standard error only.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -16,6 +21,14 @@ mkdir -p "$LOCAL/bin"
 say () { printf '\033[1m[bootstrap]\033[0m %s\n' "$*" >&2; }
 fail () { say "ERROR: $*"; exit 1; }
 stamp_ok () { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
+# Whether .env (in the checkout) gives the setting a value, as the service would read it.
+set_in_dotenv () {
+  [ -f "$ROOT/.env" ] && grep -Eq "^[[:space:]]*(export[[:space:]]+)?$1[[:space:]]*=[[:space:]]*['\"]?[^[:space:]'\"#]" "$ROOT/.env"
+}
+# Whether the environment (or, when asked, .env) gives the setting a value.
+service_configured () {
+  [ -n "${!1:-}" ] || { [ "${BOOTSTRAP_SERVICES_DOTENV:-0}" = 1 ] && set_in_dotenv "$1"; }
+}
 
 apt_install () {
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
@@ -26,13 +39,15 @@ apt_install () {
   # Never a prompt (it would hang with nothing on screen); update and retry once when the
   # package lists are stale or a mirror hiccups; show apt's words when it still fails.
   export DEBIAN_FRONTEND=noninteractive
-  (apt-get install -y --no-install-recommends "$1" >"$log" 2>&1) ||
-    (apt-get update >>"$log" 2>&1 && apt-get install -y --no-install-recommends "$1" >>"$log" 2>&1) ||
+  (apt-get install -y --no-install-recommends "$1" </dev/null >"$log" 2>&1) ||
+    (apt-get update </dev/null >>"$log" 2>&1 && apt-get install -y --no-install-recommends "$1" </dev/null >>"$log" 2>&1) ||
     { tail -n 20 "$log" >&2; fail "could not install $1 with apt-get (log: $log)"; }
 }
 
 # --- Node 24 ----------------------------------------------------------------------------------
-if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" != 24 ]; then
+# `node -v` answers without starting V8: the check costs a few milliseconds.
+machine_node=$(node -v 2>/dev/null || true)
+if [ "${machine_node%%.*}" != v24 ]; then
   if [ "$("$LOCAL/node/bin/node" -v 2>/dev/null)" != "v$NODE_VERSION" ]; then
     command -v npm >/dev/null || fail "npm is needed to fetch Node $NODE_VERSION (install any Node.js with npm first)"
     case "$(uname -m)" in
@@ -40,10 +55,10 @@ if [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" !=
       aarch64 | arm64) arch=arm64 ;;
       *) fail "no Node $NODE_VERSION package for $(uname -m): install Node 24 yourself" ;;
     esac
-    say "installing Node $NODE_VERSION into .local/node (the machine has $(node -v 2>/dev/null || echo 'no node'))"
+    say "installing Node $NODE_VERSION into .local/node (the machine has ${machine_node:-no node})"
     tmp=$(mktemp -d)
     # Node's own binaries, as published on the npm registry.
-    (cd "$tmp" && npm pack --silent "node-linux-$arch@$NODE_VERSION" >/dev/null)
+    (cd "$tmp" && npm pack --silent "node-linux-$arch@$NODE_VERSION" </dev/null >/dev/null)
     rm -rf "$LOCAL/node" && mkdir -p "$LOCAL/node"
     tar xzf "$tmp"/node-linux-*.tgz -C "$LOCAL/node" --strip-components=1 package/bin/node
     rm -rf "$tmp"
@@ -55,24 +70,24 @@ fi
 lock_sum=$(sha256sum "$ROOT/package-lock.json" | cut -d' ' -f1)
 if [ ! -d "$ROOT/node_modules" ] || ! stamp_ok "$LOCAL/npm.stamp" "$lock_sum"; then
   say "installing npm dependencies"
-  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error </dev/null >&2)
   echo "$lock_sum" > "$LOCAL/npm.stamp"
 fi
 export PATH="$ROOT/node_modules/.bin:$PATH"
 
 # --- Redis ------------------------------------------------------------------------------------
-if [ -z "${REDIS_URL:-}" ] && ! command -v redis-server >/dev/null; then
+if [ "${BOOTSTRAP_SERVICES:-0}" = 1 ] && ! service_configured REDIS_URL && ! command -v redis-server >/dev/null; then
   apt_install redis-server REDIS_URL
 fi
 
 # --- FerretDB ---------------------------------------------------------------------------------
-if [ -z "${MONGODB_URL:-}" ]; then
+if [ "${BOOTSTRAP_SERVICES:-0}" = 1 ] && ! service_configured MONGODB_URL; then
   ferret_sum=$(cat "$ROOT"/tools/ferretdb/{go.mod,go.sum,main.go} | sha256sum | cut -d' ' -f1)
   if [ ! -x "$LOCAL/bin/ferretdb" ] || ! stamp_ok "$LOCAL/ferretdb.stamp" "$ferret_sum"; then
     go_minor=$(go env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
     [ "${go_minor:-0}" -ge 24 ] || fail "Go >= 1.24 is needed to build FerretDB (found: $(go version 2>/dev/null || echo none)); or set MONGODB_URL to a MongoDB server"
     say "building FerretDB (first run only; takes a minute or two)"
-    (cd "$ROOT/tools/ferretdb" && go build -o "$LOCAL/bin/ferretdb" .)
+    (cd "$ROOT/tools/ferretdb" && go build -o "$LOCAL/bin/ferretdb" . </dev/null >&2)
     echo "$ferret_sum" > "$LOCAL/ferretdb.stamp"
   fi
 fi

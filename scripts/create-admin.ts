@@ -1,7 +1,8 @@
 // `npm run create-admin -- --username alice`: creates an admin panel account (Django's
 // createsuperuser). Asks for the password twice without echo, or reads it from standard input
 // with --password-stdin (for scripts). --update sets a new password on an existing account and
-// ends its sessions. Reads the same settings as the service (MONGODB_URL, .env).
+// ends its sessions. Reads the same settings as the service (MONGODB_URL, .env); through npm
+// (scripts/run.sh), without MONGODB_URL it uses the database of a running `npm run dev`.
 import { parseArgs } from 'node:util'
 import { createConnection } from 'mongoose'
 import { AccountError, AdminAccounts } from '../src/admin/auth/accounts.ts'
@@ -18,6 +19,12 @@ const USAGE = `usage: npm run create-admin -- --username NAME [--password-stdin]
 The password must be at least ${ADMIN_PASSWORD_MIN_LENGTH} characters long.`
 
 class UsageError extends Error {}
+class UnreachableError extends Error {}
+
+/** The URL as it may be shown: without a password. */
+function withoutCredentials (url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//')
+}
 
 /** Reads one line from the terminal without showing what is typed. */
 function askHidden (prompt: string): Promise<string> {
@@ -89,6 +96,10 @@ async function main (): Promise<number> {
   const config = loadConfig()
   const secret = await password(values['password-stdin'])
   const connection = await createConnection(config.mongodbUrl, { serverSelectionTimeoutMS: 5000, autoIndex: false }).asPromise()
+    .catch((err: unknown) => {
+      throw new UnreachableError(`cannot reach MongoDB at ${withoutCredentials(config.mongodbUrl)} (${(err as Error).message}).\n` +
+        'Start the local databases with `npm run dev` (in another terminal), or set MONGODB_URL (environment or .env).')
+    })
   try {
     const users = adminUserModel(connection)
     await users.createIndexes()
@@ -111,7 +122,7 @@ main().then(code => process.exit(code), (err: unknown) => {
     console.error(`create-admin: ${err.message}\n\n${USAGE}`)
     process.exit(2)
   }
-  if (err instanceof AccountError || err instanceof ConfigError) {
+  if (err instanceof AccountError || err instanceof ConfigError || err instanceof UnreachableError) {
     console.error(`create-admin: ${err.message}`)
   } else {
     console.error('create-admin failed:', err)

@@ -1,21 +1,18 @@
 // Starts the local Redis and FerretDB that the dev launcher, the test runner and the benchmarks
-// use when REDIS_URL / MONGODB_URL are not given. Each runs as a child process on a free port,
-// with its data under a directory the caller chooses.
+// use when REDIS_URL / MONGODB_URL are not given. Each runs as a child process on a free port
+// (or the port the caller chooses), with its data under a directory the caller chooses.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdir } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { createServer, connect } from 'node:net'
-import { join, resolve } from 'node:path'
+import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { parseEnv } from 'node:util'
 
-export const ROOT = resolve(import.meta.dirname, '../..')
+import { ROOT } from './spawn.ts'
 
-/**
- * How the API and the workers are run everywhere (package.json, the dev launcher, the image,
- * the benchmarks). A 2 MiB young generation is collected often enough that the Buffers of a
- * streamed upload are freed as they go: without it a 1 GiB upload took the API to 250 MiB of
- * RSS, with it 175 MiB, at no measurable cost in throughput (BENCHMARKS.md).
- */
-export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=2']
+// The root and the node flags of the API and workers are defined once, with the spawn helper.
+export { ROOT, SERVICE_NODE_FLAGS } from './spawn.ts'
 
 export interface Service {
   name: string
@@ -30,6 +27,25 @@ export async function freePort (): Promise<number> {
   const { port } = server.address() as { port: number }
   await new Promise(resolve => server.close(resolve))
   return port
+}
+
+/**
+ * Fails, with a message naming the setting to change, when another program already listens on
+ * `port` (any interface: the services bind 127.0.0.1, which a wildcard listener also takes).
+ */
+export async function assertPortFree (port: number, what: string, setting: string): Promise<void> {
+  const server = createServer()
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, '127.0.0.1', resolve)
+    })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
+    throw new Error(`port ${port} (${what}) is in use by another program: set ${setting} to a free port (in the environment or .env), e.g. ${setting}=${port + 100}`)
+  } finally {
+    await new Promise(resolve => server.close(resolve))
+  }
 }
 
 async function waitForPort (port: number, child: ChildProcess, name: string, timeoutMs = 30_000): Promise<void> {
@@ -57,8 +73,8 @@ function stopper (child: ChildProcess): () => Promise<void> {
 }
 
 async function start (name: string, command: string, args: string[], port: number, url: string, quiet: boolean): Promise<Service> {
-  // Own process group: a Ctrl-C in the terminal reaches the API and workers, which stop
-  // gracefully, and the databases are stopped after them, not at the same moment.
+  // Own process group: a Ctrl-C in the terminal does not reach the databases, which are stopped
+  // after the processes using them (the API and workers, the tests), not at the same moment.
   const child = spawn(command, args, { stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'], detached: true })
   // Never outlive the launcher, even when it dies without cleaning up.
   process.once('exit', () => { if (child.exitCode === null) child.kill('SIGKILL') })
@@ -91,4 +107,66 @@ export async function startFerretDB (dataDir: string, dbName: string, options: {
   const dir = await mkdirp(join(dataDir, 'ferretdb'))
   return start('ferretdb', join(ROOT, '.local/bin/ferretdb'), [`--listen-addr=127.0.0.1:${port}`, `--sqlite-url=file:${dir}/`, '--log-level=error'],
     port, `mongodb://127.0.0.1:${port}/${dbName}`, options.quiet ?? true)
+}
+
+// --- The dev stack's state file ----------------------------------------------------------------
+// While `npm run dev` runs, .data/dev/services.env says which Redis and MongoDB it uses, so that
+// commands run from another terminal (scripts/run.sh: create-admin, start, worker) reach the same
+// ones when REDIS_URL / MONGODB_URL are set neither in the environment nor in .env. It is plain
+// KEY=value lines, which run.sh reads; DEV_PID tells a live file from one left by a killed run.
+
+export const DEV_STATE_FILE = join(ROOT, '.data/dev/services.env')
+
+export interface DevState {
+  pid: number
+  /** REDIS_URL, MONGODB_URL and the pids of the processes the dev launcher started. */
+  values: Record<string, string>
+}
+
+/** The state file's contents, or undefined when there is none. */
+export function readDevState (file = DEV_STATE_FILE): DevState | undefined {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    return undefined
+  }
+  const values = parseEnv(text) as Record<string, string>
+  return { pid: Number(values.DEV_PID), values }
+}
+
+/** Whether `pid` is a running process whose command line contains `marker` (when /proc says). */
+export function processAlive (pid: number, marker: string): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false
+  }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker)
+  } catch {
+    return true // no /proc: the pid alone has to do
+  }
+}
+
+/** The command line mark of a running dev launcher (scripts/run.sh checks the same). */
+export const DEV_LAUNCHER_MARK = 'scripts/dev.ts'
+
+export async function writeDevState (values: Record<string, string>, file = DEV_STATE_FILE): Promise<void> {
+  const lines = [
+    '# Written by `npm run dev` while it runs, removed when it stops (scripts/lib/services.ts).',
+    `DEV_PID=${process.pid}`,
+    ...Object.entries(values).map(([key, value]) => `${key}=${value}`)
+  ]
+  await mkdir(dirname(file), { recursive: true })
+  // Written whole, then renamed: a reader never sees half a file. Only the owner reads it (the
+  // URLs may carry credentials).
+  const tmp = `${file}.${process.pid}.tmp`
+  await writeFile(tmp, lines.join('\n') + '\n', { mode: 0o600 })
+  await rename(tmp, file)
+}
+
+export async function removeDevState (file = DEV_STATE_FILE): Promise<void> {
+  await rm(file, { force: true })
 }

@@ -10,8 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 export const ROOT = resolve(import.meta.dirname, '../..')
 
 /**
- * How the API and the workers are run everywhere (scripts/run.sh, the dev launcher, the
- * benchmarks, the tests). A 2 MiB young generation is collected often enough that the Buffers of
+ * How the API and the workers are run everywhere (scripts/run.sh asks node for this value, the
+ * dev launcher, the benchmarks, the tests; the Dockerfile passes it through NODE_OPTIONS). A 2 MiB young generation is collected often enough that the Buffers of
  * a streamed upload are freed as they go: without it a 1 GiB upload took the API to 250 MiB of
  * RSS, with it 175 MiB, at no measurable cost in throughput (BENCHMARKS.md).
  */

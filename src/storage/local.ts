@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { DropboxContentHasher } from '../core/content-hash.ts'
 import type { StoredFile } from '../core/stored-file.ts'
+import { StoragePermanentError } from './errors.ts'
 import { numberedName, type FileToStore, type Storage } from './storage.ts'
 
 const MAX_RENAMES = 1000
@@ -92,7 +93,7 @@ export class LocalStorage implements Storage {
   /** The disk path of a storage path, refusing anything that would escape the root. */
   fullPath (path: string): string {
     const parts = path.split('/').filter(Boolean)
-    if (parts.length !== 2 || parts.some(p => p === '.' || p === '..')) throw new Error(`bad storage path ${path}`)
+    if (parts.length !== 2 || parts.some(p => p === '.' || p === '..')) throw new StoragePermanentError(`bad storage path ${path}`)
     return join(this.#root, ...parts)
   }
 
