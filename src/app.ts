@@ -45,8 +45,8 @@ export default async function app (fastify: FastifyInstance, { config }: AppOpti
   await fastify.register(requestLog)
   await fastify.register(swagger)
   await fastify.register(database)
-  await fastify.register(uploadQueue)
   await fastify.register(storage)
+  await fastify.register(uploadQueue)
 
   await fastify.register(uploadRoutes)
   await fastify.register(getPhoneRoutes)

@@ -35,6 +35,7 @@ const EnvSchema = Type.Object({
   UPLOAD_MAX_FILE_BYTES: Type.Integer({ minimum: 1, default: 50 * MiB }),
   UPLOAD_MAX_FILES: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
   UPLOAD_WAIT_MS: Type.Integer({ minimum: 1000, default: 120_000 }),
+  IDEMPOTENCY_TTL: Type.Integer({ minimum: 60, maximum: 30 * 24 * 3600, default: 24 * 3600 }),
 
   WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 8 }),
   JOB_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 8 }),
@@ -78,7 +79,7 @@ export interface Config {
   dropbox: DropboxSettings | undefined
   stagingDir: string
   dataDir: string
-  upload: { maxFileBytes: number, maxFiles: number, waitMs: number }
+  upload: { maxFileBytes: number, maxFiles: number, waitMs: number, idempotencyTtlSeconds: number }
   worker: { concurrency: number, attempts: number }
   admin: AdminSettings
 }
@@ -155,7 +156,7 @@ export function loadConfig (source?: Record<string, string | undefined>): Config
       : undefined,
     stagingDir: resolve(env.STAGING_DIR),
     dataDir: resolve(env.DATA_DIR),
-    upload: { maxFileBytes: env.UPLOAD_MAX_FILE_BYTES, maxFiles: env.UPLOAD_MAX_FILES, waitMs: env.UPLOAD_WAIT_MS },
+    upload: { maxFileBytes: env.UPLOAD_MAX_FILE_BYTES, maxFiles: env.UPLOAD_MAX_FILES, waitMs: env.UPLOAD_WAIT_MS, idempotencyTtlSeconds: env.IDEMPOTENCY_TTL },
     worker: { concurrency: env.WORKER_CONCURRENCY, attempts: env.JOB_ATTEMPTS },
     admin
   })

@@ -13,6 +13,12 @@ export function outcomeOf (job: Job<unknown, UploadJobResult>): JobOutcome {
   return { status: 'failed', reason: job.failedReason }
 }
 
+/**
+ * Called for a job Redis does not know (its data lost, or finished and removed): the outcome
+ * from elsewhere (the record), or undefined after re-queueing it (or when nothing is known).
+ */
+export type RecoverJob = (jobId: string) => Promise<JobOutcome | undefined>
+
 interface Pending {
   settle: (outcome: JobOutcome) => void
   timer: NodeJS.Timeout
@@ -26,13 +32,15 @@ interface Pending {
  */
 export class JobWaiter {
   readonly #queue: Queue
+  readonly #recover: RecoverJob | undefined
   readonly #pending = new Map<string, Pending[]>()
   readonly #sweep: NodeJS.Timeout
   #sweeping = false
   #closed = false
 
-  constructor (queue: Queue, events: QueueEvents, sweepMs = 2000) {
+  constructor (queue: Queue, events: QueueEvents, { sweepMs = 2000, recover }: { sweepMs?: number, recover?: RecoverJob } = {}) {
     this.#queue = queue
+    this.#recover = recover
     events.on('completed', ({ jobId, returnvalue }) => {
       this.#settle(jobId, { status: 'completed', result: returnvalue as unknown as UploadJobResult })
     })
@@ -80,7 +88,7 @@ export class JobWaiter {
 
   async #recheck (jobId: string): Promise<void> {
     try {
-      const outcome = await this.outcome(jobId)
+      const outcome = await this.outcome(jobId) ?? await this.#recover?.(jobId)
       if (outcome && outcome.status !== 'pending') this.#settle(jobId, outcome)
     } catch {
       // Redis unreachable: the next sweep or the timeout settles the wait.

@@ -42,3 +42,19 @@ export function uploadJobOptions (attempts: number): JobsOptions {
     removeOnFail: { age: FAILED_RETENTION_SECONDS }
   }
 }
+
+/**
+ * Written beside the staged bytes before the job is queued (staging/manifest.ts): what it takes
+ * to queue the job again if Redis loses it.
+ */
+export interface UploadManifest {
+  job: UploadJobData
+  idempotencyKey?: string
+  acceptedAt: string
+}
+
+export function isUploadManifest (value: unknown, uploadId: string): value is UploadManifest {
+  const job = (value as { job?: Partial<UploadJobData> } | undefined)?.job
+  return typeof job === 'object' && job !== null && job.uploadId === uploadId &&
+    typeof job.stagedPath === 'string' && typeof job.phoneNumber === 'string' && typeof job.fileName === 'string'
+}

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises'
 import { DropboxContentHasher } from '../core/content-hash.ts'
 import { SNIFF_BYTES, sniffImageType, type ImageType } from '../core/image-type.ts'
 import { newUploadId } from '../core/upload-id.ts'
+import { removeManifest } from './manifest.ts'
 
 export interface StagedFile {
   uploadId: string
@@ -66,8 +67,9 @@ export async function stageFile (source: Readable, stagingDir: string): Promise<
   return { uploadId, path, size, contentHash: hasher.digest(), type: type! }
 }
 
+/** Removes staged files and their manifests (staging/manifest.ts). */
 export async function removeStaged (paths: Iterable<string>): Promise<void> {
-  await Promise.all([...paths].map(p => rm(p, { force: true })))
+  await Promise.all([...paths].flatMap(p => [rm(p, { force: true }), removeManifest(p)]))
 }
 
 export async function ensureDir (dir: string): Promise<void> {
