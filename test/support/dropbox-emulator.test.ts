@@ -1,13 +1,15 @@
 import { spawn } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { Dropbox, DropboxAuth, DropboxResponseError } from 'dropbox'
+import { Dropbox, DropboxAuth, DropboxResponseError, type files } from 'dropbox'
 import t, { type Test } from 'tap'
 import { redirectingFetch } from '../../src/storage/dropbox/fetch.ts'
 import {
-  ContentHasher, contentHash, startDropboxEmulator, type DropboxEmulator, type EmulatorOptions
+  ContentHasher, contentHash, OutsideChangeError, startDropboxEmulator, type DropboxEmulator, type EmulatorOptions
 } from './dropbox-emulator/index.ts'
 
 // Drives the emulator through the real dropbox SDK, the way the service does, plus raw fetch
@@ -465,4 +467,384 @@ t.test('the CLI prints its address and stops on SIGTERM', async (t) => {
   child.kill('SIGTERM')
   const [code] = await once(child, 'exit') as [number | null]
   t.equal(code, 0)
+})
+
+// ---- change tracking: list_folder cursors, outside changes, webhooks ----
+
+type Listed = files.ListFolderResult['entries'][number]
+
+// "file /Phones/+1/a.jpg", "deleted /Phones/+1/b.jpg": what a change list says, in its order.
+function described (entries: Listed[]): string[] {
+  return entries.map((entry) => `${entry['.tag']} ${entry.path_display ?? '?'}`)
+}
+
+interface Drained {
+  entries: Listed[]
+  cursor: string
+  pages: number[] // entries per page
+}
+
+// Follows has_more to the end, as a sync does.
+async function drain (dbx: Dropbox, first: files.ListFolderResult): Promise<Drained> {
+  let page = first
+  const entries = [...page.entries]
+  const pages = [page.entries.length]
+  while (page.has_more) {
+    page = (await dbx.filesListFolderContinue({ cursor: page.cursor })).result
+    entries.push(...page.entries)
+    pages.push(page.entries.length)
+  }
+  return { entries, cursor: page.cursor, pages }
+}
+
+async function listAll (dbx: Dropbox, arg: files.ListFolderArg): Promise<Drained> {
+  return drain(dbx, (await dbx.filesListFolder(arg)).result)
+}
+
+async function changesSince (dbx: Dropbox, cursor: string): Promise<Drained> {
+  return drain(dbx, (await dbx.filesListFolderContinue({ cursor })).result)
+}
+
+async function seedPhones (dbx: Dropbox): Promise<void> {
+  for (const name of ['a', 'b', 'c']) await dbx.filesUpload({ path: `/Phones/+1/${name}.jpg`, contents: Buffer.from(name) })
+  await dbx.filesUpload({ path: '/Phones/+2/z.jpg', contents: Buffer.from('z') })
+}
+
+t.test('list_folder: the first listing paged with limit, recursive or not, a consistent snapshot', async (t) => {
+  const { emulator, dbx } = await setup(t)
+  await seedPhones(dbx)
+  await emulator.addFile('/top.jpg', 'top')
+
+  const recursive = await listAll(dbx, { path: '', recursive: true, limit: 2 })
+  t.same(described(recursive.entries), [
+    'folder /Phones', 'folder /Phones/+1', 'file /Phones/+1/a.jpg', 'file /Phones/+1/b.jpg', 'file /Phones/+1/c.jpg',
+    'folder /Phones/+2', 'file /Phones/+2/z.jpg', 'file /top.jpg'
+  ], 'parents come before their children')
+  t.same(recursive.pages, [2, 2, 2, 2], 'limit is honoured exactly')
+  t.match(emulator.counters.calls, { 'files/list_folder': 1, 'files/list_folder/continue': 3 })
+  t.equal(emulator.counters.listFolderEntries, 8)
+  t.match(recursive.entries[2], { '.tag': 'file', name: 'a.jpg', path_lower: '/phones/+1/a.jpg', id: /^id:/, rev: /^[0-9a-f]{9,}$/, size: 1, content_hash: contentHash(Buffer.from('a')) })
+
+  t.same(described((await listAll(dbx, { path: '' })).entries), ['folder /Phones', 'file /top.jpg'], 'the root without recursive: its direct children')
+  t.same(described((await listAll(dbx, { path: '/PHONES/+1' })).entries), ['file /Phones/+1/a.jpg', 'file /Phones/+1/b.jpg', 'file /Phones/+1/c.jpg'])
+  t.same(described((await listAll(dbx, { path: '/phones', recursive: true })).entries).slice(0, 2), ['folder /Phones', 'folder /Phones/+1'],
+    'a recursive listing of a folder starts with the folder')
+
+  // Changes between pages do not disturb the listing being paged: they come with the next continue.
+  let page = (await dbx.filesListFolder({ path: '/phones/+1', limit: 1 })).result
+  const firstPass = [...page.entries]
+  await emulator.addFile('/Phones/+1/0-new.jpg', 'new') // sorts before everything already listed
+  await emulator.deletePath('/Phones/+1/c.jpg') // not listed yet
+  while (page.has_more) {
+    page = (await dbx.filesListFolderContinue({ cursor: page.cursor })).result
+    firstPass.push(...page.entries)
+  }
+  t.same(described(firstPass), ['file /Phones/+1/a.jpg', 'file /Phones/+1/b.jpg', 'file /Phones/+1/c.jpg'])
+  t.same(described((await changesSince(dbx, page.cursor)).entries), ['file /Phones/+1/0-new.jpg', 'deleted /Phones/+1/c.jpg'])
+
+  const notFolder = await failure(dbx.filesListFolder({ path: '/top.jpg' }))
+  t.same(notFolder.error.error, { '.tag': 'path', path: { '.tag': 'not_folder' } })
+})
+
+t.test('list_folder/continue: exactly the changes from outside and through the API', async (t) => {
+  const { emulator, dbx } = await setup(t)
+  await seedPhones(dbx)
+  const start = await listAll(dbx, { path: '', recursive: true })
+  const idOfC = (start.entries.find((e) => e.path_lower === '/phones/+1/c.jpg') as files.FileMetadataReference).id
+  const quiet = (await dbx.filesListFolderContinue({ cursor: start.cursor })).result
+  t.same([quiet.entries, quiet.has_more], [[], false], 'nothing changed, nothing listed')
+
+  const added = await emulator.addFile('/Phones/+1/New.jpg', 'dropped in from the Dropbox app')
+  emulator.deletePath('/phones/+1/b.jpg')
+  const moved = emulator.movePath('/Phones/+1/c.jpg', '/Phones/+2/c renamed.jpg')
+  const changes = await changesSince(dbx, quiet.cursor)
+  t.same(described(changes.entries), [
+    'file /Phones/+1/New.jpg', 'deleted /Phones/+1/b.jpg', 'deleted /Phones/+1/c.jpg', 'file /Phones/+2/c renamed.jpg'
+  ])
+  t.same(changes.entries[0], added, 'the listed metadata is what addFile returned')
+  t.same(changes.entries[1], { '.tag': 'deleted', name: 'b.jpg', path_lower: '/phones/+1/b.jpg', path_display: '/Phones/+1/b.jpg' },
+    'a deleted entry carries only its name and paths')
+  t.match(changes.entries[3], { id: idOfC, name: 'c renamed.jpg' }, 'a move keeps the id')
+  t.equal(moved.id, idOfC)
+  t.same((await changesSince(dbx, changes.cursor)).entries, [], 'a cursor moves past what it reported')
+
+  // The same kinds of change through the API.
+  const before = changes.cursor
+  await dbx.filesUpload({ path: '/Phones/+1/a.jpg', contents: Buffer.from('edited'), mode: { '.tag': 'overwrite' } })
+  await dbx.filesUpload({ path: '/Phones/+1/a.jpg', contents: Buffer.from('edited'), mode: { '.tag': 'overwrite' } }) // identical: no change
+  const viaApi = (await dbx.filesMoveV2({ from_path: '/Phones/+2/z.jpg', to_path: '/Phones/+3/z.jpg' })).result.metadata
+  t.match(viaApi, { '.tag': 'file', path_display: '/Phones/+3/z.jpg' })
+  await dbx.filesDeleteV2({ path: '/Phones/+1/New.jpg' })
+  await emulator.addFile('/Phones/+1/brief.jpg', 'x')
+  emulator.deletePath('/Phones/+1/brief.jpg')
+  t.same(described((await changesSince(dbx, before)).entries), [
+    'file /Phones/+1/a.jpg', 'deleted /Phones/+2/z.jpg', 'folder /Phones/+3', 'file /Phones/+3/z.jpg', 'deleted /Phones/+1/New.jpg',
+    'deleted /Phones/+1/brief.jpg' // created and deleted since the cursor: reported as deleted
+  ])
+
+  // A deleted folder is one deleted entry; a cursor on that folder itself gets a path error.
+  const folderCursor = (await dbx.filesListFolder({ path: '/phones/+1' })).result.cursor
+  const rootBefore = (await listAll(dbx, { path: '', recursive: true })).cursor
+  emulator.deletePath('/Phones/+1')
+  t.same(described((await changesSince(dbx, rootBefore)).entries), ['deleted /Phones/+1'])
+  const gone = await failure(dbx.filesListFolderContinue({ cursor: folderCursor }))
+  t.equal(gone.status, 409)
+  t.same(gone.error.error, { '.tag': 'path', path: { '.tag': 'not_found' } })
+
+  // continue pages with the cursor's limit too.
+  const paged = (await dbx.filesListFolder({ path: '', recursive: true, limit: 2 })).result
+  const rest = await drain(dbx, paged)
+  for (let i = 0; i < 5; i++) await emulator.addFile(`/Phones/+4/${i}.jpg`, String(i))
+  const fivePlus = await changesSince(dbx, rest.cursor)
+  t.same(fivePlus.pages, [2, 2, 2])
+  t.same(described(fivePlus.entries), ['folder /Phones/+4', ...[0, 1, 2, 3, 4].map((i) => `file /Phones/+4/${i}.jpg`)])
+})
+
+t.test('get_latest_cursor: only later changes; non-recursive cursors see direct children only', async (t) => {
+  const { emulator, dbx } = await setup(t)
+  await seedPhones(dbx)
+  const latest = (await dbx.filesListFolderGetLatestCursor({ path: '/Phones/+1' })).result
+  t.same(Object.keys(latest), ['cursor'], 'a cursor and no entries')
+  const latestRecursive = (await dbx.filesListFolderGetLatestCursor({ path: '', recursive: true })).result.cursor
+  t.same((await changesSince(dbx, latest.cursor)).entries, [], 'nothing that existed before')
+
+  await emulator.addFile('/Phones/+1/d.jpg', 'd')
+  await emulator.addFile('/Phones/+1/deeper/e.jpg', 'e')
+  await emulator.addFile('/Phones/+2/y.jpg', 'y')
+  t.same(described((await changesSince(dbx, latest.cursor)).entries), ['file /Phones/+1/d.jpg', 'folder /Phones/+1/deeper'])
+  t.same(described((await changesSince(dbx, latestRecursive)).entries), [
+    'file /Phones/+1/d.jpg', 'folder /Phones/+1/deeper', 'file /Phones/+1/deeper/e.jpg', 'file /Phones/+2/y.jpg'
+  ])
+  const missing = await failure(dbx.filesListFolderGetLatestCursor({ path: '/nowhere' }))
+  t.same(missing.error.error, { '.tag': 'path', path: { '.tag': 'not_found' } })
+})
+
+t.test('cursor reset: forced by the emulator, and for cursors it never issued', async (t) => {
+  const { emulator, dbx } = await setup(t)
+  await seedPhones(dbx)
+  const old = (await listAll(dbx, { path: '', recursive: true })).cursor
+  const paging = (await dbx.filesListFolder({ path: '', recursive: true, limit: 1 })).result.cursor
+  emulator.resetCursors()
+  for (const cursor of [old, paging]) {
+    const reset = await failure(dbx.filesListFolderContinue({ cursor }))
+    t.equal(reset.status, 409)
+    t.same(reset.error.error, { '.tag': 'reset' })
+    t.match(reset.error.error_summary, /^reset\//)
+  }
+  const fresh = await listAll(dbx, { path: '', recursive: true })
+  t.equal(fresh.entries.length, 7, 'listing again from the start works')
+  await emulator.addFile('/after.jpg', 'after')
+  t.same(described((await changesSince(dbx, fresh.cursor)).entries), ['file /after.jpg'])
+
+  const made = await failure(dbx.filesListFolderContinue({ cursor: 'AAFmadeUpCursor' }))
+  t.same(made.error.error, { '.tag': 'reset' })
+  const other = await setup(t)
+  const foreign = (await other.dbx.filesListFolderGetLatestCursor({ path: '' })).result.cursor
+  t.same((await failure(dbx.filesListFolderContinue({ cursor: foreign }))).error.error, { '.tag': 'reset' }, 'another emulator\'s cursor')
+
+  const overHttp = await fetch(`${emulator.url}/__emulator/reset-cursors`, { method: 'POST' })
+  t.equal(overHttp.status, 200)
+  await overHttp.arrayBuffer()
+  t.same((await failure(dbx.filesListFolderContinue({ cursor: fresh.cursor }))).error.error, { '.tag': 'reset' })
+  t.equal(emulator.counters.cursorResets, 5)
+})
+
+t.test('move_v2: errors, autorename, case-only rename, folders, links follow', async (t) => {
+  const { emulator, dbx } = await setup(t)
+  await seedPhones(dbx)
+  const link = (await dbx.sharingCreateSharedLinkWithSettings({ path: '/Phones/+1/a.jpg' })).result
+
+  const missing = await failure(dbx.filesMoveV2({ from_path: '/nope.jpg', to_path: '/x.jpg' }))
+  t.same(missing.error.error, { '.tag': 'from_lookup', from_lookup: { '.tag': 'not_found' } })
+  const taken = await failure(dbx.filesMoveV2({ from_path: '/Phones/+1/a.jpg', to_path: '/phones/+1/B.jpg' }))
+  t.match(taken.error, { error_summary: /^to\/conflict\/file\//, error: { '.tag': 'to', to: { '.tag': 'conflict', conflict: { '.tag': 'file' } } } })
+  const intoItself = await failure(dbx.filesMoveV2({ from_path: '/Phones', to_path: '/Phones/+1/inside' }))
+  t.same(intoItself.error.error, { '.tag': 'cant_move_folder_into_itself' })
+  const badName = await failure(dbx.filesMoveV2({ from_path: '/Phones/+1/a.jpg', to_path: '/Phones/+1/desktop.ini' }))
+  t.same(badName.error.error, { '.tag': 'to', to: { '.tag': 'disallowed_name' } })
+
+  const renamed = (await dbx.filesMoveV2({ from_path: '/Phones/+1/a.jpg', to_path: '/Phones/+1/b.jpg', autorename: true })).result.metadata
+  t.equal(renamed.path_display, '/Phones/+1/b (1).jpg')
+  const caseOnly = (await dbx.filesMoveV2({ from_path: '/Phones/+1/b (1).jpg', to_path: '/Phones/+1/B (1).JPG' })).result.metadata
+  t.equal(caseOnly.path_display, '/Phones/+1/B (1).JPG')
+  t.equal((await emulator.download(link.url.replace('dl=0', 'raw=1'))).status, 200, 'the shared link follows the file')
+
+  const before = (await dbx.filesListFolderGetLatestCursor({ path: '', recursive: true })).result.cursor
+  const folder = (await dbx.filesMoveV2({ from_path: '/Phones/+2', to_path: '/Archive/+2' })).result.metadata
+  t.match(folder, { '.tag': 'folder', path_display: '/Archive/+2' })
+  t.same(described((await changesSince(dbx, before)).entries), ['deleted /Phones/+2', 'folder /Archive', 'folder /Archive/+2', 'file /Archive/+2/z.jpg'])
+  t.same(await emulator.readFile('/archive/+2/z.jpg'), Buffer.from('z'))
+  t.equal(emulator.counters.commits, 4 + 3, 'a move is a commit')
+
+  t.throws(() => emulator.movePath('/nope', '/x'), OutsideChangeError)
+  try {
+    emulator.deletePath('/nope')
+  } catch (error) {
+    t.same((error as OutsideChangeError).error, { '.tag': 'path_lookup', path_lookup: { '.tag': 'not_found' } })
+  }
+})
+
+interface Notification {
+  body: string
+  signature: string | undefined
+  contentType: string | undefined
+}
+
+// A webhook endpoint on a free port: next() resolves with the next notification it receives.
+async function webhookReceiver (t: Test, status = 200): Promise<{ url: string, next: () => Promise<Notification>, received: Notification[] }> {
+  const received: Notification[] = []
+  const waiting: Array<(notification: Notification) => void> = []
+  let delivered = 0
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => {
+      const signature = req.headers['x-dropbox-signature']
+      const notification = {
+        body: Buffer.concat(chunks).toString('utf8'),
+        signature: Array.isArray(signature) ? signature[0] : signature,
+        contentType: req.headers['content-type']
+      }
+      received.push(notification)
+      res.writeHead(status).end()
+      const resolve = waiting.shift()
+      if (resolve) {
+        delivered++
+        resolve(notification)
+      }
+    })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections() }))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}/dropbox-webhook`,
+    received,
+    next: () => {
+      const queued = received[delivered]
+      if (queued) {
+        delivered++
+        return Promise.resolve(queued)
+      }
+      return new Promise((resolve) => waiting.push(resolve))
+    }
+  }
+}
+
+function validSignature (notification: Notification, appSecret: string): boolean {
+  const expected = Buffer.from(createHmac('sha256', appSecret).update(notification.body).digest('hex'))
+  const given = Buffer.from(notification.signature ?? '')
+  return given.length === expected.length && timingSafeEqual(given, expected)
+}
+
+t.test('webhook: one signed notification per burst of changes, on demand, forged, failures counted', async (t) => {
+  const receiver = await webhookReceiver(t)
+  const { emulator, dbx } = await setup(t, { webhook: { url: receiver.url, appSecret: 'webhook-secret', debounceMs: 200 } })
+
+  await emulator.addFile('/Phones/+1/a.jpg', 'a')
+  await emulator.addFile('/Phones/+1/b.jpg', 'b')
+  emulator.movePath('/Phones/+1/b.jpg', '/Phones/+1/c.jpg')
+  const first = await receiver.next()
+  t.ok(validSignature(first, 'webhook-secret'), 'X-Dropbox-Signature is the HMAC-SHA256 of the raw body')
+  t.same(JSON.parse(first.body), { list_folder: { accounts: [emulator.accountId] }, delta: { users: [emulator.userId] } })
+  t.equal(first.contentType, 'application/json')
+  t.match(emulator.accountId, /^dbid:/)
+
+  t.same(await emulator.sendWebhook(), { ok: true, status: 200 })
+  t.equal(receiver.received.length, 2, 'the burst of three changes made one notification')
+  t.ok(validSignature(await receiver.next(), 'webhook-secret'))
+
+  const forged = await emulator.sendForgedWebhook()
+  t.equal(forged.ok, true, 'this receiver accepts anything; a real one must refuse it')
+  const forgedNotification = await receiver.next()
+  t.notOk(validSignature(forgedNotification, 'webhook-secret'))
+  t.equal(forgedNotification.body, first.body)
+
+  await dbx.filesUpload({ path: '/via-api.jpg', contents: Buffer.from('api') })
+  t.ok(validSignature(await receiver.next(), 'webhook-secret'), 'API changes notify too')
+
+  const failing = await webhookReceiver(t, 500)
+  emulator.configureWebhook({ url: failing.url })
+  t.same(await emulator.sendWebhook(), { ok: false, status: 500, error: 'HTTP 500' })
+  emulator.configureWebhook({ url: 'http://127.0.0.1:1/nobody-listens' })
+  const refused = await emulator.sendWebhook()
+  t.match(refused, { ok: false, error: /fetch failed/ })
+  t.equal(emulator.counters.webhookFailures, 2, 'failures are counted, not thrown')
+  t.ok(emulator.counters.webhooksDelivered >= 2)
+
+  emulator.configureWebhook({ url: null })
+  await t.rejects(emulator.sendWebhook(), /no webhook URL/)
+})
+
+t.test('outside changes and webhook controls over HTTP', async (t) => {
+  const receiver = await webhookReceiver(t)
+  const { emulator, dbx } = await setup(t)
+  const control = async (path: string, init: RequestInit = {}): Promise<{ status: number, body: unknown }> => {
+    const res = await fetch(`${emulator.url}/__emulator/${path}`, { method: 'POST', ...init })
+    const text = await res.text()
+    return { status: res.status, body: res.headers.get('content-type') === 'application/json' ? JSON.parse(text) : text }
+  }
+  const cursor = (await dbx.filesListFolderGetLatestCursor({ path: '', recursive: true })).result.cursor
+
+  const bytes = randomBytes(3000)
+  const query = (params: Record<string, string>): string => new URLSearchParams(params).toString()
+  const added = await control(`add-file?${query({ path: '/Phones/+9/Dropped.jpg' })}`, { body: bytes })
+  t.match(added, { status: 200, body: { '.tag': 'file', path_display: '/Phones/+9/Dropped.jpg', size: 3000, content_hash: contentHash(bytes) } })
+  t.same(await emulator.readFile('/phones/+9/dropped.jpg'), bytes)
+  const conflict = await control(`add-file?${query({ path: '/Phones/+9/Dropped.jpg', mode: 'add' })}`, { body: 'other' })
+  t.match(conflict, { status: 409, body: { error: { '.tag': 'path', reason: { '.tag': 'conflict' } } } })
+  t.match(await control('add-folder', { body: JSON.stringify({ path: '/Phones/+8' }) }), { status: 200, body: { '.tag': 'folder' } })
+  t.match(await control('move', { body: JSON.stringify({ from_path: '/Phones/+9/Dropped.jpg', to_path: '/Phones/+8/Moved.jpg' }) }),
+    { status: 200, body: { path_display: '/Phones/+8/Moved.jpg' } })
+  t.match(await control('delete', { body: JSON.stringify({ path: '/Phones/+8/Moved.jpg' }) }), { status: 200, body: { '.tag': 'file' } })
+  t.match(await control('delete', { body: JSON.stringify({ path: '/Phones/+8/Moved.jpg' }) }),
+    { status: 409, body: { error_summary: /^path_lookup\/not_found\//, error: { '.tag': 'path_lookup' } } })
+  t.equal((await control('delete', { body: '{"path": 1}' })).status, 400)
+  t.same(described((await changesSince(dbx, cursor)).entries), [
+    'folder /Phones', 'folder /Phones/+9', 'folder /Phones/+8', 'deleted /Phones/+9/Dropped.jpg', 'deleted /Phones/+8/Moved.jpg'
+  ])
+
+  t.equal((await control('send-webhook')).status, 400, 'no URL configured yet')
+  const configured = await control('webhook', { body: JSON.stringify({ url: receiver.url, appSecret: 'over-http' }) })
+  t.same(configured, { status: 200, body: { url: receiver.url, appSecret: 'over-http', debounceMs: 50 } })
+  t.equal((await control('webhook', { body: JSON.stringify({ urll: 'x' }) })).status, 400, 'a misspelt setting is refused')
+  t.same(await control('send-webhook'), { status: 200, body: { ok: true, status: 200 } })
+  t.ok(validSignature(await receiver.next(), 'over-http'))
+  t.same(await control('send-forged-webhook'), { status: 200, body: { ok: true, status: 200 } })
+  t.notOk(validSignature(await receiver.next(), 'over-http'))
+  t.match(await (await fetch(`${emulator.url}/__emulator/counters`)).json(), { webhooksDelivered: 1, webhookFailures: 0, listFolderEntries: 5 })
+})
+
+t.test('10,000 files in 500 folders, listed completely through paging', async (t) => {
+  const { emulator, dbx } = await setup(t)
+  const expected = new Set<string>()
+  for (let folder = 0; folder < 500; folder += 50) {
+    const adds: Array<Promise<unknown>> = []
+    for (let f = folder; f < folder + 50; f++) {
+      for (let i = 0; i < 20; i++) {
+        const path = `/phones/+1555${String(f).padStart(4, '0')}/photo-${i}.jpg`
+        expected.add(path)
+        adds.push(emulator.addFile(path, `${f}/${i}`))
+      }
+    }
+    await Promise.all(adds)
+  }
+  await dbx.filesListFolder({ path: '', limit: 1 }) // the token first, so the timing below is the listing
+  emulator.counters.reset()
+
+  const started = performance.now()
+  const all = await listAll(dbx, { path: '', recursive: true, limit: 1000 })
+  const elapsed = performance.now() - started
+  const filesListed = all.entries.filter((e) => e['.tag'] === 'file').map((e) => e.path_lower)
+  t.equal(filesListed.length, 10_000)
+  t.same(new Set(filesListed), expected, 'every file exactly once')
+  t.equal(all.entries.filter((e) => e['.tag'] === 'folder').length, 501, '/phones and its 500 folders')
+  t.equal(all.pages.length, 11)
+  t.ok(all.pages.slice(0, -1).every((n) => n === 1000))
+  t.match(emulator.counters, { calls: { 'files/list_folder': 1, 'files/list_folder/continue': 10 }, listFolderEntries: 10_501 })
+  t.ok(elapsed < 10_000, `listed in ${Math.round(elapsed)} ms`)
+
+  await emulator.addFile('/phones/+15550001/late.jpg', 'late')
+  t.same(described((await changesSince(dbx, all.cursor)).entries), ['file /phones/+15550001/late.jpg'])
 })

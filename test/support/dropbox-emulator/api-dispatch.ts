@@ -5,10 +5,13 @@ import { BadArgument } from './arg-schema.ts'
 import type { EmulatorState } from './emulator-state.ts'
 import { fileRoutes } from './file-routes.ts'
 import { finishBatchRoutes } from './finish-batch-route.ts'
+import { listFolderRoutes } from './list-folder-routes.ts'
 import { sharingRoutes } from './sharing-routes.ts'
 import { uploadRoutes } from './upload-routes.ts'
 
-const ROUTES: Record<string, ApiRoute | undefined> = { ...uploadRoutes, ...finishBatchRoutes, ...fileRoutes, ...sharingRoutes }
+const ROUTES: Record<string, ApiRoute | undefined> = {
+  ...uploadRoutes, ...finishBatchRoutes, ...fileRoutes, ...listFolderRoutes, ...sharingRoutes
+}
 
 // A /2/ call passes, in order: the serverErrors fault, authentication, argument checks (400),
 // the rate limit (429 too_many_requests), the namespace lock for commits (429

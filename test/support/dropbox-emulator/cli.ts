@@ -1,16 +1,18 @@
 // Runs one emulator as its own process for benchmarks:
 //   node test/support/dropbox-emulator/cli.ts --port 0 --latency-ms 40 --write-contention 1:1
 // Every flag can also come from the environment: --latency-ms <-> DROPBOX_EMULATOR_LATENCY_MS.
-// Prints one JSON line {"url","appKey","appSecret","refreshToken","pid","faults"} on stdout once
+// Prints one JSON line {"url","appKey","appSecret","refreshToken","accountId","pid","faults"} on stdout once
 // listening, then serves until SIGTERM or SIGINT. Counters and faults stay reachable over HTTP
-// under /__emulator/ (GET counters, POST configure, POST reset).
+// under /__emulator/ (GET counters, POST configure, POST reset), as do the outside changes and
+// webhook controls (see control-routes.ts). --webhook-url sends change notifications there,
+// signed with --webhook-secret (default: the app secret).
 import { parseArgs } from 'node:util'
 import { startDropboxEmulator } from './index.ts'
 import type { EmulatorOptions, Faults } from './types.ts'
 
 const FLAGS = [
   'port', 'host', 'app-key', 'app-secret', 'refresh-token', 'latency-ms', 'token-ttl-seconds', 'rate-limit',
-  'write-contention', 'max-upload-bytes', 'faults'
+  'write-contention', 'max-upload-bytes', 'faults', 'account-id', 'webhook-url', 'webhook-secret'
 ] as const
 
 type Flag = typeof FLAGS[number]
@@ -59,7 +61,12 @@ function toOptions (flags: Partial<Record<Flag, string>>): Partial<EmulatorOptio
     appKey: flags['app-key'],
     appSecret: flags['app-secret'],
     refreshToken: flags['refresh-token'],
-    faults
+    accountId: flags['account-id'],
+    faults,
+    webhook: {
+      ...(flags['webhook-url'] ? { url: flags['webhook-url'] } : {}),
+      ...(flags['webhook-secret'] ? { appSecret: flags['webhook-secret'] } : {})
+    }
   }
 }
 
@@ -69,6 +76,7 @@ process.stdout.write(`${JSON.stringify({
   appKey: emulator.appKey,
   appSecret: emulator.appSecret,
   refreshToken: emulator.refreshToken,
+  accountId: emulator.accountId,
   pid: process.pid,
   faults: emulator.faults()
 })}\n`)

@@ -23,7 +23,7 @@ export async function commitFile (state: EmulatorState, commit: CommitArg, conte
   if (state.faults.corruptNextUploads > 0 && entry.size > 0) {
     state.faults.corruptNextUploads--
     await state.store.flipByte(entry.blob, entry.size)
-    entry.contentHash = await contentHashOfFile(entry.blob)
+    state.namespace.contentChanged(entry, await contentHashOfFile(entry.blob))
   }
   return { ok: true, entry }
 }

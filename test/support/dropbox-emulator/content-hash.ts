@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs'
-import { DropboxContentHasher } from '../../../src/uploads/content-hash.ts'
+import { DropboxContentHasher } from '../../../src/core/content-hash.ts'
 
 // Dropbox's content_hash. The emulator shares the service's implementation, which its own unit
 // test checks against the algorithm written out plainly (test/uploads/content-hash.test.ts).

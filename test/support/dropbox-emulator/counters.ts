@@ -10,6 +10,10 @@ export class CounterSet implements Counters {
   tokensIssued = 0
   batchEntries = 0
   batchEntryFailures = 0
+  listFolderEntries = 0
+  cursorResets = 0
+  webhooksDelivered = 0
+  webhookFailures = 0
 
   countCall (route: string): void {
     this.calls[route] = (this.calls[route] ?? 0) + 1
@@ -26,6 +30,10 @@ export class CounterSet implements Counters {
     this.tokensIssued = 0
     this.batchEntries = 0
     this.batchEntryFailures = 0
+    this.listFolderEntries = 0
+    this.cursorResets = 0
+    this.webhooksDelivered = 0
+    this.webhookFailures = 0
   }
 
   snapshot (): CounterValues {
@@ -38,7 +46,11 @@ export class CounterSet implements Counters {
       filesWritten: this.filesWritten,
       tokensIssued: this.tokensIssued,
       batchEntries: this.batchEntries,
-      batchEntryFailures: this.batchEntryFailures
+      batchEntryFailures: this.batchEntryFailures,
+      listFolderEntries: this.listFolderEntries,
+      cursorResets: this.cursorResets,
+      webhooksDelivered: this.webhooksDelivered,
+      webhookFailures: this.webhookFailures
     }
   }
 }

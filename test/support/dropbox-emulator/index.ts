@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { BlobStore } from './blob-store.ts'
 import { EmulatorState } from './emulator-state.ts'
 import { resolveOptions } from './options.ts'
+import { addFile, addFolder, deletePath, movePath } from './outside-changes.ts'
 import { createEmulatorServer } from './server.ts'
 import { readStoredFile, storedFiles } from './stored-files.ts'
 import type { DropboxEmulator, EmulatorOptions } from './types.ts'
@@ -10,6 +11,8 @@ import type { DropboxEmulator, EmulatorOptions } from './types.ts'
 export type * from './types.ts'
 export { CONTENT_HASH_BLOCK_SIZE, ContentHasher, contentHash, contentHashOfFile } from './content-hash.ts'
 export { DEFAULT_FAULTS } from './options.ts'
+export { OutsideChangeError } from './outside-changes.ts'
+export { signature as webhookSignature } from './webhooks.ts'
 
 // An in-process Dropbox API v2 emulator on plain node:http. Point the SDK at `url` with
 // redirectingFetch(url) from src/storage/dropbox/fetch.ts.
@@ -43,7 +46,19 @@ export async function startDropboxEmulator (options: Partial<EmulatorOptions> = 
       target.host = base.host
       return fetch(target, { redirect: 'follow', ...init })
     },
+    accountId: resolved.accountId,
+    userId: resolved.userId,
+    addFile: (path, contents, options) => addFile(state, path, contents, options),
+    addFolder: (path) => addFolder(state, path),
+    deletePath: (path) => deletePath(state, path),
+    movePath: (fromPath, toPath, options) => movePath(state, fromPath, toPath, options?.autorename),
+    resetCursors: () => state.resetCursors(),
+    configureWebhook: (settings) => state.configureWebhook(settings),
+    webhook: () => state.webhooks.settings,
+    sendWebhook: () => state.webhooks.send('valid'),
+    sendForgedWebhook: () => state.webhooks.send('forged'),
     close: async () => {
+      await state.webhooks.close()
       const closed = once(server, 'close')
       server.close()
       server.closeAllConnections()

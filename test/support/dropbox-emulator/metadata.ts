@@ -1,5 +1,5 @@
 import type { Entry, FileEntry } from './namespace.ts'
-import type { FileMetadata } from './types.ts'
+import type { DeletedMetadata, FileMetadata, Metadata } from './types.ts'
 
 export function fileMetadata (entry: FileEntry): FileMetadata {
   return {
@@ -17,7 +17,12 @@ export function fileMetadata (entry: FileEntry): FileMetadata {
 }
 
 // files.Metadata union member, as get_metadata, list_folder and delete_v2 return it.
-export function taggedMetadata (entry: Entry): Record<string, unknown> {
+export function taggedMetadata (entry: Entry): Metadata {
   if (entry.kind === 'file') return { '.tag': 'file', ...fileMetadata(entry) }
   return { '.tag': 'folder', name: entry.name, id: entry.id, path_lower: entry.pathLower, path_display: entry.pathDisplay }
+}
+
+// files.DeletedMetadata: only the path, no id, as list_folder/continue reports a removal.
+export function deletedMetadata (entry: Entry): DeletedMetadata {
+  return { '.tag': 'deleted', name: entry.name, path_lower: entry.pathLower, path_display: entry.pathDisplay }
 }

@@ -4,7 +4,8 @@ import { autorenamed, baseName, parentPath, pathComponents, pathProblem } from '
 import type { WriteMode } from './route-args.ts'
 
 // The account's file tree. Keys are lowercased paths (Dropbox paths are case-insensitive); an
-// entry keeps the case it was first created with.
+// entry keeps the case it was first created with. Every change is reported, synchronously and
+// before the next one, to the listener that keeps the change journal.
 
 export interface FileEntry {
   kind: 'file'
@@ -45,9 +46,26 @@ export interface WriteRequest {
   content: Content
 }
 
+// 'put': the entry now exists as it is (created, overwritten, or arrived by a move).
+// 'delete': the entry left its path (deleted or moved away); the listener reads its old path now,
+// before it changes. coveredBy names the folder whose own deletion took this entry with it.
+export type NamespaceChange =
+  | { kind: 'put', entry: Entry }
+  | { kind: 'delete', entry: Entry, coveredBy?: string }
+
+export type ChangeListener = (change: NamespaceChange) => void
+
 export type WriteOutcome =
   | { status: 'written', entry: FileEntry, replacedBlob?: string }
   | { status: 'unchanged', entry: FileEntry }
+  | { status: 'failed', error: Tagged } // a files.WriteError
+
+export type MoveOutcome =
+  | { status: 'moved', entry: Entry }
+  | { status: 'failed', error: Tagged } // a files.RelocationError
+
+export type FolderOutcome =
+  | { status: 'created', entry: FolderEntry }
   | { status: 'failed', error: Tagged } // a files.WriteError
 
 type Decision =
@@ -64,6 +82,11 @@ export class Namespace {
   #byPath = new Map<string, Entry>()
   #byId = new Map<string, Entry>()
   #revisions = 0
+  readonly #onChange: ChangeListener
+
+  constructor (onChange: ChangeListener = () => {}) {
+    this.#onChange = onChange
+  }
 
   // "/Path", "id:..." or "rev:..." as the read routes accept.
   resolve (pathOrId: string): Entry | undefined {
@@ -81,6 +104,11 @@ export class Namespace {
     return [...this.#byPath.values()].filter((entry) => entry.kind === 'file')
   }
 
+  // Every entry, parents before children.
+  entries (): Entry[] {
+    return [...this.#byPath.values()].sort(pathOrder)
+  }
+
   // Synchronous on purpose: deciding and applying a write cannot interleave with another commit.
   write (request: WriteRequest): WriteOutcome {
     let path = request.path
@@ -89,11 +117,7 @@ export class Namespace {
     const problem = pathProblem(path)
     if (problem) return { status: 'failed', error: { '.tag': problem } }
 
-    const names = pathComponents(path)
-    for (let i = 1; i < names.length; i++) {
-      const ancestor = this.#byPath.get(`/${names.slice(0, i).join('/')}`.toLowerCase())
-      if (ancestor?.kind === 'file') return { status: 'failed', error: conflict('file_ancestor') }
-    }
+    if (this.#hasFileAncestor(path)) return { status: 'failed', error: conflict('file_ancestor') }
 
     const decision = this.#decide(path, request)
     switch (decision.kind) {
@@ -134,29 +158,42 @@ export class Namespace {
     }
   }
 
-  // Missing parent folders are created implicitly; existing ones keep their display case.
-  #create (path: string, request: WriteRequest): WriteOutcome {
+  #hasFileAncestor (path: string): boolean {
     const names = pathComponents(path)
-    let parentLower = ''
-    let parentDisplay = ''
-    for (const name of names.slice(0, -1)) {
-      const pathLower = `${parentLower}/${name.toLowerCase()}`
+    for (let i = 1; i < names.length; i++) {
+      const ancestor = this.#byPath.get(`/${names.slice(0, i).join('/')}`.toLowerCase())
+      if (ancestor?.kind === 'file') return true
+    }
+    return false
+  }
+
+  // Missing parent folders are created implicitly; existing ones keep their display case.
+  #ensureParents (path: string): { lower: string, display: string } {
+    let lower = ''
+    let display = ''
+    for (const name of pathComponents(path).slice(0, -1)) {
+      const pathLower = `${lower}/${name.toLowerCase()}`
       let folder = this.#byPath.get(pathLower)
       if (!folder) {
-        folder = { kind: 'folder', id: newId(), name, pathLower, pathDisplay: `${parentDisplay}/${name}` }
+        folder = { kind: 'folder', id: newId(), name, pathLower, pathDisplay: `${display}/${name}` }
         this.#add(folder)
       }
-      parentLower = folder.pathLower
-      parentDisplay = folder.pathDisplay
+      lower = folder.pathLower
+      display = folder.pathDisplay
     }
-    const name = names[names.length - 1] ?? ''
+    return { lower, display }
+  }
+
+  #create (path: string, request: WriteRequest): WriteOutcome {
+    const parent = this.#ensureParents(path)
+    const name = baseName(path)
     const now = timestamp()
     const entry: FileEntry = {
       kind: 'file',
       id: newId(),
       name,
-      pathLower: `${parentLower}/${name.toLowerCase()}`,
-      pathDisplay: `${parentDisplay}/${name}`,
+      pathLower: `${parent.lower}/${name.toLowerCase()}`,
+      pathDisplay: `${parent.display}/${name}`,
       rev: this.#newRev(),
       size: request.content.size,
       contentHash: request.content.contentHash,
@@ -179,17 +216,94 @@ export class Namespace {
       serverModified: now,
       blob: request.content.blob
     })
+    this.#onChange({ kind: 'put', entry })
     return { status: 'written', entry, replacedBlob }
+  }
+
+  // The stored bytes changed under an existing revision (the corruptNextUploads fault).
+  contentChanged (entry: FileEntry, contentHash: string): void {
+    entry.contentHash = contentHash
+    this.#onChange({ kind: 'put', entry })
+  }
+
+  // files/create_folder_v2 semantics: anything already at the path is a conflict.
+  createFolder (path: string): FolderOutcome {
+    if (!path.startsWith('/')) return { status: 'failed', error: { '.tag': 'malformed_path' } }
+    const problem = pathProblem(path)
+    if (problem) return { status: 'failed', error: { '.tag': problem } }
+    if (this.#hasFileAncestor(path)) return { status: 'failed', error: conflict('file_ancestor') }
+    const existing = this.#byPath.get(path.toLowerCase())
+    if (existing) return { status: 'failed', error: conflict(existing.kind) }
+    const parent = this.#ensureParents(path)
+    const name = baseName(path)
+    const entry: FolderEntry = {
+      kind: 'folder', id: newId(), name, pathLower: `${parent.lower}/${name.toLowerCase()}`, pathDisplay: `${parent.display}/${name}`
+    }
+    this.#add(entry)
+    return { status: 'created', entry }
   }
 
   // Removes an entry and, for a folder, everything under it; returns what was removed.
   remove (entry: Entry): Entry[] {
-    const removed = entry.kind === 'folder' ? this.list(entry.pathLower, true) : [entry]
+    const removed = this.#subtree(entry)
+    this.#reportRemoval(entry, removed)
     for (const gone of removed) {
       this.#byPath.delete(gone.pathLower)
       this.#byId.delete(gone.id)
     }
     return removed
+  }
+
+  // files/move_v2: ids stay (so shared links follow), each moved file gets a new rev, missing
+  // parents at the destination are created. A case-only rename is allowed.
+  move (entry: Entry, toPath: string, autorename: boolean): MoveOutcome {
+    const to = (error: Tagged): MoveOutcome => ({ status: 'failed', error: { '.tag': 'to', to: error } })
+    const problem = pathProblem(toPath)
+    if (problem) return to({ '.tag': problem })
+    const toLower = toPath.toLowerCase()
+    if (entry.kind === 'folder' && toLower.startsWith(`${entry.pathLower}/`)) {
+      return { status: 'failed', error: { '.tag': 'cant_move_folder_into_itself' } }
+    }
+    if (this.#hasFileAncestor(toPath)) return to(conflict('file_ancestor'))
+    let target = toPath
+    const existing = this.#byPath.get(toLower)
+    if (existing && (existing !== entry || toPath === entry.pathDisplay)) {
+      if (!autorename) return to(conflict(existing.kind))
+      for (let attempt = 1; this.#byPath.has(target.toLowerCase()); attempt++) {
+        target = `${parentPath(toPath)}/${autorenamed(baseName(toPath), attempt, 'number')}`
+      }
+    }
+
+    const moved = this.#subtree(entry)
+    this.#reportRemoval(entry, moved)
+    for (const item of moved) this.#byPath.delete(item.pathLower)
+    const parent = this.#ensureParents(target)
+    const name = baseName(target)
+    const oldLower = entry.pathLower
+    const oldDisplay = entry.pathDisplay
+    const newLower = `${parent.lower}/${name.toLowerCase()}`
+    const newDisplay = `${parent.display}/${name}`
+    entry.name = name
+    for (const item of moved) {
+      item.pathLower = newLower + item.pathLower.slice(oldLower.length)
+      item.pathDisplay = newDisplay + item.pathDisplay.slice(oldDisplay.length)
+      if (item.kind === 'file') item.rev = this.#newRev()
+      this.#byPath.set(item.pathLower, item)
+      this.#onChange({ kind: 'put', entry: item })
+    }
+    return { status: 'moved', entry }
+  }
+
+  #subtree (entry: Entry): Entry[] {
+    return entry.kind === 'folder' ? this.list(entry.pathLower, true) : [entry]
+  }
+
+  // Dropbox reports a deleted folder as one deleted entry; the entries under it are journaled
+  // too, marked as covered, for cursors on a folder below it.
+  #reportRemoval (entry: Entry, removed: Entry[]): void {
+    for (const gone of removed) {
+      this.#onChange(gone === entry ? { kind: 'delete', entry: gone } : { kind: 'delete', entry: gone, coveredBy: entry.pathLower })
+    }
   }
 
   // Sorted by path; a recursive listing of a folder starts with the folder itself, as Dropbox's does.
@@ -199,7 +313,7 @@ export class Namespace {
       if (!entry.pathLower.startsWith(prefix)) return false
       return recursive || !entry.pathLower.slice(prefix.length).includes('/')
     })
-    entries.sort((a, b) => (a.pathLower < b.pathLower ? -1 : 1))
+    entries.sort(pathOrder)
     const folder = this.#byPath.get(folderLower)
     if (recursive && folder) entries.unshift(folder)
     return entries
@@ -208,11 +322,16 @@ export class Namespace {
   #add (entry: Entry): void {
     this.#byPath.set(entry.pathLower, entry)
     this.#byId.set(entry.id, entry)
+    this.#onChange({ kind: 'put', entry })
   }
 
   #newRev (): string {
     return `${(++this.#revisions).toString(16).padStart(9, '0')}${randomBytes(4).toString('hex')}`
   }
+}
+
+function pathOrder (a: Entry, b: Entry): number {
+  return a.pathLower < b.pathLower ? -1 : 1
 }
 
 function newId (): string {

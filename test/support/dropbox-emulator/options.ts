@@ -1,4 +1,4 @@
-import type { EmulatorOptions, Faults } from './types.ts'
+import type { EmulatorOptions, Faults, WebhookSettings } from './types.ts'
 
 export const MiB = 1024 * 1024
 
@@ -21,8 +21,43 @@ export function resolveOptions (options: Partial<EmulatorOptions> = {}): Emulato
     appKey: options.appKey ?? 'test-key',
     appSecret: options.appSecret ?? 'test-secret',
     refreshToken: options.refreshToken ?? 'test-refresh-token',
-    faults: options.faults ?? {}
+    accountId: options.accountId ?? 'dbid:AAEmulatorTestAccount0000000000000000000',
+    userId: options.userId ?? 12345678,
+    faults: options.faults ?? {},
+    webhook: options.webhook ?? {}
   }
+}
+
+export const DEFAULT_WEBHOOK_DEBOUNCE_MS = 50
+
+export function webhookDefaults (options: EmulatorOptions): WebhookSettings {
+  return { url: null, appSecret: options.appSecret, debounceMs: DEFAULT_WEBHOOK_DEBOUNCE_MS }
+}
+
+// Like mergeFaults: the settings also arrive as JSON over the control route.
+export function mergeWebhook (current: WebhookSettings, patch: unknown): WebhookSettings {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+    throw new TypeError('webhook settings must be an object')
+  }
+  const next: WebhookSettings = { ...current }
+  for (const [key, value] of Object.entries(patch)) {
+    switch (key) {
+      case 'url':
+        if (value !== null && (typeof value !== 'string' || !URL.canParse(value))) throw new TypeError('url must be a URL or null')
+        next.url = value as string | null
+        break
+      case 'appSecret':
+        if (typeof value !== 'string' || value === '') throw new TypeError('appSecret must be a non-empty string')
+        next.appSecret = value
+        break
+      case 'debounceMs':
+        next.debounceMs = count(key, value)
+        break
+      default:
+        throw new TypeError(`unknown webhook setting '${key}'`)
+    }
+  }
+  return next
 }
 
 // Faults also arrive as JSON from the benchmark process, so a typo must fail loudly, not be ignored.

@@ -1,6 +1,7 @@
 // Dropbox path rules: Stone patterns (a mismatch is a 400) and name rules (a 409 path error).
 
 export const PATH_PATTERNS = {
+  writePath: String.raw`(/(.|[\r\n])*)|(ns:[0-9]+(/.*)?)`,
   writePathOrId: String.raw`(/(.|[\r\n])*)|(ns:[0-9]+(/.*)?)|(id:.*)`,
   readPath: String.raw`(/(.|[\r\n])*|id:.*)|(rev:[0-9a-f]{9,})|(ns:[0-9]+(/.*)?)`,
   pathROrId: String.raw`(/(.|[\r\n])*)?|id:.*|(ns:[0-9]+(/.*)?)`

@@ -140,6 +140,8 @@ export interface ListFolderArg {
   limit?: number
 }
 
+// Also files/list_folder/get_latest_cursor's argument. include_deleted is accepted and ignored:
+// the first listing never shows deleted entries.
 export function parseListFolderArg (raw: unknown): ListFolderArg {
   const o = struct(raw, '', [
     'path', 'recursive', 'include_media_info', 'include_deleted', 'include_has_explicit_shared_members',
@@ -160,6 +162,24 @@ export function parseDeleteArg (raw: unknown): { path: string, parentRev?: strin
   return {
     path: requiredString(o, 'path', '', { pattern: PATH_PATTERNS.writePathOrId }),
     parentRev: optionalString(o, 'parent_rev', '', REV)
+  }
+}
+
+export interface MoveArg {
+  fromPath: string
+  toPath: string
+  autorename: boolean
+}
+
+// files.RelocationArg; allow_shared_folder and allow_ownership_transfer change nothing here.
+export function parseMoveArg (raw: unknown): MoveArg {
+  const o = struct(raw, '', ['from_path', 'to_path', 'allow_shared_folder', 'autorename', 'allow_ownership_transfer'])
+  optionalBoolean(o, 'allow_shared_folder', '')
+  optionalBoolean(o, 'allow_ownership_transfer', '')
+  return {
+    fromPath: requiredString(o, 'from_path', '', { pattern: PATH_PATTERNS.writePathOrId }),
+    toPath: requiredString(o, 'to_path', '', { pattern: PATH_PATTERNS.writePath }),
+    autorename: optionalBoolean(o, 'autorename', '') ?? false
   }
 }
 

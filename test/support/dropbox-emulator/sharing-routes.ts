@@ -1,5 +1,5 @@
 import { apiRoute, type ApiCall } from './api-call.ts'
-import { lookup } from './file-routes.ts'
+import { lookup } from './lookup.ts'
 import type { Entry } from './namespace.ts'
 import { parseCreateSharedLinkArg, parseListSharedLinksArg, type ListSharedLinksArg } from './route-args.ts'
 import { sharedLinkMetadata, type SharedLink } from './shared-links.ts'
