@@ -13,6 +13,7 @@ const EnvSchema = Type.Object({
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map(l => Type.Literal(l)), { default: 'info' }),
   TRUST_PROXY: Type.Boolean({ default: false }),
   PUBLIC_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  CORS_ORIGINS: Type.String({ default: '*' }),
 
   MONGODB_URL: Type.String({ pattern: '^mongodb(\\+srv)?://', default: 'mongodb://127.0.0.1:27017/image_upload' }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
@@ -36,9 +37,14 @@ const EnvSchema = Type.Object({
   UPLOAD_MAX_FILES: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
   UPLOAD_WAIT_MS: Type.Integer({ minimum: 1000, default: 120_000 }),
   IDEMPOTENCY_TTL: Type.Integer({ minimum: 60, maximum: 30 * 24 * 3600, default: 24 * 3600 }),
+  UPLOAD_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 10 * 60 * 1000, default: 30_000 }),
 
   WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 8 }),
   JOB_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 8 }),
+  WORKER_LOCK_MS: Type.Integer({ minimum: 1000, maximum: 10 * 60 * 1000, default: 5000 }),
+  WORKER_STALLED_CHECK_MS: Type.Integer({ minimum: 1000, maximum: 10 * 60 * 1000, default: 5000 }),
+  // No longer than failed jobs are kept (FAILED_RETENTION_SECONDS in queue/upload-jobs.ts: 14 days).
+  FAILED_STAGED_RETENTION_SECONDS: Type.Integer({ minimum: 0, maximum: 14 * 24 * 3600, default: 7 * 24 * 3600 }),
 
   ADMIN_ENABLED: Type.Boolean({ default: true }),
   ADMIN_SESSION_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 30 * 24 * 3600, default: 8 * 3600 }),
@@ -71,6 +77,8 @@ export interface Config {
   host: string
   logLevel: string
   trustProxy: boolean
+  /** Origins whose browser apps may call the public API; '*' any; empty: CORS off. */
+  corsOrigins: string[]
   publicBaseUrl: string
   mongodbUrl: string
   redisUrl: string
@@ -79,9 +87,20 @@ export interface Config {
   dropbox: DropboxSettings | undefined
   stagingDir: string
   dataDir: string
-  upload: { maxFileBytes: number, maxFiles: number, waitMs: number, idempotencyTtlSeconds: number }
-  worker: { concurrency: number, attempts: number }
+  upload: { maxFileBytes: number, maxFiles: number, waitMs: number, idempotencyTtlSeconds: number, idleTimeoutMs: number }
+  worker: WorkerSettings
   admin: AdminSettings
+}
+
+export interface WorkerSettings {
+  concurrency: number
+  attempts: number
+  /** A job's lock lasts this long unless renewed (every lockMs / 2): a dead worker's jobs are free after it. */
+  lockMs: number
+  /** How often jobs whose lock has expired are looked for and handed to another worker. */
+  stalledCheckMs: number
+  /** How long a job that failed for good keeps its staged file (for a retry); 0: removed at once. */
+  failedStagedRetentionMs: number
 }
 
 export interface AdminSettings {
@@ -136,6 +155,7 @@ export function loadConfig (source?: Record<string, string | undefined>): Config
     host: env.HOST,
     logLevel: env.LOG_LEVEL,
     trustProxy: env.TRUST_PROXY,
+    corsOrigins: env.CORS_ORIGINS.split(',').map(o => o.trim()).filter(Boolean),
     publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
     mongodbUrl: env.MONGODB_URL,
     redisUrl: env.REDIS_URL,
@@ -156,8 +176,14 @@ export function loadConfig (source?: Record<string, string | undefined>): Config
       : undefined,
     stagingDir: resolve(env.STAGING_DIR),
     dataDir: resolve(env.DATA_DIR),
-    upload: { maxFileBytes: env.UPLOAD_MAX_FILE_BYTES, maxFiles: env.UPLOAD_MAX_FILES, waitMs: env.UPLOAD_WAIT_MS, idempotencyTtlSeconds: env.IDEMPOTENCY_TTL },
-    worker: { concurrency: env.WORKER_CONCURRENCY, attempts: env.JOB_ATTEMPTS },
+    upload: { maxFileBytes: env.UPLOAD_MAX_FILE_BYTES, maxFiles: env.UPLOAD_MAX_FILES, waitMs: env.UPLOAD_WAIT_MS, idempotencyTtlSeconds: env.IDEMPOTENCY_TTL, idleTimeoutMs: env.UPLOAD_IDLE_TIMEOUT_MS },
+    worker: {
+      concurrency: env.WORKER_CONCURRENCY,
+      attempts: env.JOB_ATTEMPTS,
+      lockMs: env.WORKER_LOCK_MS,
+      stalledCheckMs: env.WORKER_STALLED_CHECK_MS,
+      failedStagedRetentionMs: env.FAILED_STAGED_RETENTION_SECONDS * 1000
+    },
     admin
   })
 }

@@ -19,9 +19,11 @@ export default fp(async (fastify) => {
 
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return reply.code(415).send({ message: `Unsupported Content-Type '${request.headers['content-type'] ?? ''}'. Send multipart/form-data to upload, JSON otherwise.` })
+      request.failureReason = `Unsupported Content-Type '${request.headers['content-type'] ?? ''}'. Send multipart/form-data to upload, JSON otherwise.`
+      return reply.code(415).send({ message: request.failureReason })
     }
     const answer = answerFor(error, WORDING)
+    request.failureReason = answer.message
     if (answer.kind === 'unavailable') request.log.warn({ err: error }, 'dependency unavailable')
     if (answer.kind === 'internal') request.log.error({ err: error }, 'unexpected error')
     return reply.code(answer.status).headers(answer.headers).send({ message: answer.message })
@@ -30,4 +32,4 @@ export default fp(async (fastify) => {
   fastify.setNotFoundHandler((request, reply) => {
     return reply.code(404).send({ message: `No route for ${request.method} ${request.url.split('?')[0]}.` })
   })
-}, { name: 'error-handler' })
+}, { name: 'error-handler', dependencies: ['request-log'] })
