@@ -6,7 +6,9 @@ import { normalizePhoneNumber } from '../../core/phone-number.ts'
 const getPhoneRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/api/get-phone/', {
     schema: {
+      operationId: 'getPhoneImages',
       summary: 'Every image URL recorded for a phone number',
+      description: 'The stored file names and raw image URLs of one phone number, newest first.',
       tags: ['images'],
       querystring: GetPhoneQuery,
       response: getPhoneResponses

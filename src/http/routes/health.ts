@@ -11,7 +11,22 @@ const Health = Type.Object({
 // For load balancers and container health checks: 200 when Redis and MongoDB answer, else 503.
 const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get('/health', {
-    schema: { summary: 'Readiness of the API and its dependencies', tags: ['operations'], response: { 200: Health, 503: Health } },
+    schema: {
+      operationId: 'getHealth',
+      summary: 'Readiness of the API and its dependencies',
+      description: '200 when Redis and MongoDB answer, else 503 (the body says which is down). For load balancers and container health checks.',
+      tags: ['operations'],
+      response: {
+        200: {
+          description: 'Redis and MongoDB answer.',
+          content: { 'application/json': { schema: Health, example: { status: 'ok' as const, redis: true, mongodb: true, storage: 'dropbox' } } }
+        },
+        503: {
+          description: 'Redis or MongoDB does not answer.',
+          content: { 'application/json': { schema: Health, example: { status: 'degraded' as const, redis: false, mongodb: true, storage: 'dropbox' } } }
+        }
+      }
+    },
     logLevel: 'warn'
   }, async (_request, reply) => {
     const [redis, mongodb] = await Promise.all([

@@ -29,6 +29,17 @@ const uploadRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         'Answers when every file is stored, or after the wait limit with 202 and the files still processing.',
       tags: ['images'],
       consumes: ['multipart/form-data'],
+      // Documents the header, and accepts any value: the handler checks it (core/idempotency.ts).
+      headers: {
+        type: 'object',
+        properties: {
+          'Idempotency-Key': {
+            type: 'string',
+            description: 'Makes a retry safe: the same upload sent again with the same key (1 to 255 printable ASCII characters, per phone number, remembered for a day by default) ' +
+              'is answered for the first one instead of being stored twice. The same key with a different upload is a 422.'
+          }
+        }
+      } as const,
       response: uploadResponses
     },
     config: { multipartBody: MultipartBody }
