@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# One image for both roles: the API (default command) and the upload worker
-# (`node workers/upload-worker.ts`). Node 24 runs the TypeScript sources directly.
+# One image for every role: the API (default command), the upload worker
+# (`node workers/upload-worker.ts`) and the variant worker (`node workers/variant-worker.ts`).
+# Node 24 runs the TypeScript sources directly.
 
 FROM node:24-bookworm-slim AS deps
 WORKDIR /app
@@ -8,6 +9,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:24-bookworm-slim AS runtime
+# ExifTool (exiftool-vendored, for location removal) runs on perl; slim images have perl-base only.
+# jemalloc for the variant worker (docker-compose.yml preloads it there): glibc's allocator lets a
+# long-running sharp process grow.
+RUN apt-get update && apt-get install -y --no-install-recommends perl libjemalloc2 && rm -rf /var/lib/apt/lists/*
 # NODE_OPTIONS carries the service's Node flags (SERVICE_NODE_FLAGS in scripts/lib/spawn.ts): a
 # small young generation frees a streamed upload's Buffers as they go (see BENCHMARKS.md).
 ENV NODE_ENV=production \
@@ -23,6 +28,8 @@ COPY src ./src
 COPY workers ./workers
 # The admin account CLI: docker compose run --rm api node scripts/create-admin.ts --username alice
 COPY scripts/create-admin.ts ./scripts/create-admin.ts
+# Renderings of images stored before them: docker compose run --rm api node scripts/backfill-variants.ts
+COPY scripts/backfill-variants.ts ./scripts/backfill-variants.ts
 # The staging directory must be shared by the API and the workers: mount one volume at /data.
 RUN mkdir -p /data/staging /data/files && chown -R node:node /data
 USER node

@@ -17,7 +17,7 @@ import { describeMachine, machineInfo } from './lib/machine.ts'
 import { CpuMeter, stopAll } from './lib/processes.ts'
 import { heading, note, table, writeResult } from './lib/report.ts'
 import { round, summarize, type LatencySummary } from './lib/stats.ts'
-import { startEmulator, startInfra, startService, type Emulator, type EmulatorCounters, type Infra } from './lib/stack.ts'
+import { databaseTrees, startEmulator, startInfra, startService, type Emulator, type EmulatorCounters, type Infra } from './lib/stack.ts'
 import { postUpload, uploadBody } from './lib/uploads.ts'
 
 export interface StrategyOptions {
@@ -149,7 +149,7 @@ async function runStrategy (key: 'naive' | 'ours', options: StrategyOptions, inf
     note(`${label}: posting ${uploads.length} uploads from ${options.clients} clients`)
     const cpu = await CpuMeter.start({
       api: service.api.pid, worker: service.workers[0]!.pid, emulator: emulator.child.pid, redis: infra.redis.process.pid!, ferretdb: infra.ferret.process.pid!
-    })
+    }, databaseTrees(infra))
     const { responses, startedAt } = await postAll(service.url, uploads, options.clients)
     let finishedAt = performance.now()
     const statuses: Record<string, number> = {}

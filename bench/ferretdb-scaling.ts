@@ -1,14 +1,16 @@
-// What the worker's MongoDB operations cost on FerretDB (SQLite) as the images collection grows.
-// FerretDB 1.24 hands SQLite no index lookups for most filters: a query is a scan of the whole
-// collection, so a per-upload read or upsert gets slower with every stored image, while an
-// insert stays flat. This measures FerretDB's CPU and the wall time per operation.
-//   node bench/run.ts ferretdb [--sizes 0,1000,5000] [--ops 50]
+// What the worker's MongoDB operations cost on FerretDB as the images collection grows, on the
+// embedded backend (EMBEDDED_DB: PostgreSQL by default, or SQLite). FerretDB 1.24 hands SQLite no
+// index lookups for most filters: a query is a scan of the whole collection, so a per-upload read
+// or upsert gets slower with every stored image, while an insert stays flat. This measures the
+// server's CPU (FerretDB's, plus all of PostgreSQL's processes') and the wall time per operation.
+// bench/database.ts times the service's reads on both backends.
+//   EMBEDDED_DB=sqlite node bench/run.ts ferretdb [--sizes 0,1000,5000] [--ops 50]
 import { rm } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { Types, createConnection } from 'mongoose'
 import { startFerretDB } from '../scripts/lib/services.ts'
 import { describeMachine, machineInfo } from './lib/machine.ts'
-import { cpuMs } from './lib/processes.ts'
+import { cpuMs, treeCpuMs } from './lib/processes.ts'
 import { heading, table, writeResult } from './lib/report.ts'
 import { round } from './lib/stats.ts'
 import { BENCH_DATA } from './lib/stack.ts'
@@ -34,6 +36,8 @@ export async function runFerretScaling (args: string[]): Promise<void> {
   heading(`FerretDB: cost per operation as the collection grows (${ops} operations each)`)
   console.log(describeMachine(machine))
   const ferret = await startFerretDB(BENCH_DATA, 'scaling')
+  console.log(`FerretDB on ${ferret.postgres ? 'PostgreSQL' : 'SQLite'}`)
+  const serverCpuMs = async (): Promise<number> => await cpuMs(ferret.process.pid!) + (ferret.postgres ? await treeCpuMs(ferret.postgres.process.pid!) : 0)
   const connection = createConnection(ferret.url)
   const rows: Array<{ docs: number, operation: string, wallMs: number, ferretCpuMs: number }> = []
   try {
@@ -41,10 +45,10 @@ export async function runFerretScaling (args: string[]): Promise<void> {
     const images = connection.db!.collection('images')
     await images.createIndex({ phone_number: 1, uploaded_at: -1 })
     const measure = async (docs: number, operation: string, run: () => Promise<unknown>): Promise<void> => {
-      const cpu0 = await cpuMs(ferret.process.pid!)
+      const cpu0 = await serverCpuMs()
       const t0 = performance.now()
       for (let i = 0; i < ops; i++) await run()
-      rows.push({ docs, operation, wallMs: round((performance.now() - t0) / ops, 2), ferretCpuMs: round((await cpuMs(ferret.process.pid!) - cpu0) / ops, 2) })
+      rows.push({ docs, operation, wallMs: round((performance.now() - t0) / ops, 2), ferretCpuMs: round((await serverCpuMs() - cpu0) / ops, 2) })
     }
     let count = 0
     for (const size of sizes) {
@@ -71,8 +75,8 @@ export async function runFerretScaling (args: string[]): Promise<void> {
     await ferret.stop()
     await rm(BENCH_DATA, { recursive: true, force: true })
   }
-  console.log(table(['documents', 'operation', 'wall ms/op', 'FerretDB CPU ms/op'], rows.map(r => [r.docs, r.operation, r.wallMs, r.ferretCpuMs])))
-  const file = await writeResult('ferretdb-scaling', { machine, ops, rows })
+  console.log(table(['documents', 'operation', 'wall ms/op', 'server CPU ms/op'], rows.map(r => [r.docs, r.operation, r.wallMs, r.ferretCpuMs])))
+  const file = await writeResult('ferretdb-scaling', { machine, backend: ferret.postgres ? 'postgresql' : 'sqlite', ops, rows })
   console.log(`result file: ${file}`)
 }
 

@@ -2,29 +2,46 @@
 // per request and 20 connections, for
 //   (a) the baseline: a bare Fastify + @fastify/multipart handler streaming the file to disk;
 //   (b) the full service with local storage (API and worker as separate processes);
-//   (c) the full service with Dropbox storage against the emulator (its own process, no faults).
+//   (c) the full service with Dropbox storage against the emulator (its own process, no faults);
+//   (d) target local-gps: (b) again, every image carrying an EXIF GPS position (issue 12: the API
+//       takes it out before the file is staged for good); compared with (b) and (a).
+//   (e) targets local-novariants / local-variants (issue 12 §2): (b) with VARIANTS_ENABLED=false,
+//       and with renderings on and one variant worker rendering beside the API and the worker
+//       (its CPU counted): what making display renderings and thumbnails costs the ingest.
+// --image jpeg sends a ~100 KB JPEG photo with a phone's EXIF instead of the random PNG.
 // Each target is warmed up for a few seconds, then measured over a fixed number of requests sized
 // from the warm-up rate to last about --seconds, so every stored record can be counted exactly.
 //   node bench/run.ts throughput [--seconds 20] [--warmup 5] [--connections 20] [--targets baseline,local,dropbox]
 //     [--log-level info] [--worker-concurrency 20] [--cpu-prof] [--node-args='--max-semi-space-size=2']
-//     [--service-env DROPBOX_BATCH_WINDOW_MS=0,...]
+//     [--service-env DROPBOX_BATCH_WINDOW_MS=0,...] [--image png|jpeg]
+//   node bench/run.ts throughput --image jpeg --targets baseline,local,local-gps   # issue 12's figure
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { randomPng } from '../test/helpers/images.ts'
+import { benchImages, type BenchImageFormat } from './lib/photos.ts'
 import { runLoad, type LoadResult } from './lib/load.ts'
 import { describeMachine, machineInfo } from './lib/machine.ts'
 import { CpuMeter, stopAll } from './lib/processes.ts'
 import { RedisCommandMeter } from './lib/redis-stats.ts'
 import { heading, note, table, writeResult } from './lib/report.ts'
 import { round } from './lib/stats.ts'
-import { parseServiceEnv, PROFILE_DIR, startBaseline, startEmulator, startInfra, startService, type Emulator, type Infra, type RunningService } from './lib/stack.ts'
+import { databaseTrees, parseServiceEnv, PROFILE_DIR, startBaseline, startEmulator, startInfra, startService, type Emulator, type Infra, type RunningService } from './lib/stack.ts'
+
+const TARGET_LABELS: Record<string, string> = {
+  local: '(b) service, local storage',
+  'local-gps': '(d) service, local storage, photos with GPS',
+  dropbox: '(c) service, Dropbox (emulator, no faults)',
+  'local-novariants': '(e) service, local storage, VARIANTS_ENABLED=false',
+  'local-variants': '(e) service, local storage, renderings made by a variant worker'
+}
 
 export interface ThroughputOptions {
   seconds: number
   warmupSeconds: number
   connections: number
   imageBytes: number
+  /** png: randomPng (the historical figure); jpeg: a photo with a phone's EXIF. */
+  imageFormat: BenchImageFormat
   workerConcurrency: number
   logLevel: string
   cpuProf: boolean
@@ -43,6 +60,7 @@ export function parseThroughputArgs (args: string[]): ThroughputOptions {
       warmup: { type: 'string', default: '5' },
       connections: { type: 'string', default: '20' },
       'image-kb': { type: 'string', default: '100' },
+      image: { type: 'string', default: 'png' },
       'worker-concurrency': { type: 'string', default: '20' },
       'log-level': { type: 'string', default: 'info' },
       'cpu-prof': { type: 'boolean', default: false },
@@ -57,6 +75,7 @@ export function parseThroughputArgs (args: string[]): ThroughputOptions {
     warmupSeconds: Number(values.warmup),
     connections: Number(values.connections),
     imageBytes: Number(values['image-kb']) * 1024,
+    imageFormat: values.image === 'jpeg' ? 'jpeg' : 'png',
     workerConcurrency: Number(values['worker-concurrency']),
     logLevel: values['log-level'],
     cpuProf: values['cpu-prof'],
@@ -74,6 +93,8 @@ interface Target {
   pids: Record<string, number>
   service?: RunningService
   emulator?: Emulator
+  /** The image this target is sent, when not the run's plain one (local-gps). */
+  image?: Buffer
   stop: () => Promise<void>
 }
 
@@ -114,7 +135,7 @@ async function measure (target: Target, index: number, options: ThroughputOption
   const amount = Math.max(200, Math.round(warmup.rps * options.seconds))
   note(`${target.label}: measuring ${amount} requests (warm-up ran at ${round(warmup.rps)} req/s)`)
   const pids = { ...target.pids, redis: infra.redis.process.pid!, ferretdb: infra.ferret.process.pid! }
-  const cpu = await CpuMeter.start(pids)
+  const cpu = await CpuMeter.start(pids, databaseTrees(infra))
   const redis = await RedisCommandMeter.start(infra.redisUrl)
   const measured = await runLoad({ url: target.url, connections: options.connections, amount, image, phones: runPhones, namePrefix: 'run' })
   const { cpuMsPerRequest, cores } = await cpu.stop(measured.requests)
@@ -134,9 +155,9 @@ async function measure (target: Target, index: number, options: ThroughputOption
 
 export async function runThroughput (options: ThroughputOptions): Promise<{ results: TargetResult[], file: string }> {
   const machine = machineInfo()
-  heading(`Upload throughput: ${options.imageBytes / 1024} KB PNG, ${options.connections} connections, ~${options.seconds} s per target`)
+  heading(`Upload throughput: ${options.imageBytes / 1024} KB ${options.imageFormat.toUpperCase()}, ${options.connections} connections, ~${options.seconds} s per target`)
   console.log(describeMachine(machine))
-  const image = randomPng(options.imageBytes)
+  const { plain: image, gps: gpsImage } = await benchImages(options.imageFormat, options.imageBytes)
   const infra = await startInfra()
   const nodeArgs = [...options.nodeArgs, ...options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []]
   const serviceEnv = { LOG_LEVEL: options.logLevel, WORKER_CONCURRENCY: String(options.workerConcurrency), UPLOAD_WAIT_MS: '300000', ...options.serviceEnv }
@@ -147,14 +168,18 @@ export async function runThroughput (options: ThroughputOptions): Promise<{ resu
       if (key === 'baseline') {
         const baseline = await startBaseline(options.logLevel, nodeArgs)
         target = { key, label: '(a) baseline: bare Fastify multipart to disk', url: baseline.url, pids: { baseline: baseline.child.pid }, stop: baseline.stop }
-      } else if (key === 'local' || key === 'dropbox') {
+      } else if (key === 'local' || key === 'local-gps' || key === 'dropbox' || key === 'local-novariants' || key === 'local-variants') {
         const emulator = key === 'dropbox' ? await startEmulator('throughput') : undefined
-        const service = await startService({ name: `throughput-${key}`, infra, nodeArgs, env: { ...serviceEnv, STORAGE: 'local', ...emulator?.serviceEnv } })
+        const variants = key === 'local-variants'
+        const variantEnv: Record<string, string> = key === 'local-novariants' ? { VARIANTS_ENABLED: 'false' } : variants ? { VARIANTS_ENABLED: 'true' } : {}
+        const service = await startService({ name: `throughput-${key}`, infra, nodeArgs, variantWorkers: variants ? 1 : 0, env: { ...serviceEnv, STORAGE: 'local', ...variantEnv, ...emulator?.serviceEnv } })
         const pids: Record<string, number> = { api: service.api.pid, worker: service.workers[0]!.pid }
+        if (variants) pids.variants = service.variantWorkers[0]!.pid
         if (emulator) pids.emulator = emulator.child.pid
         target = {
           key,
-          label: key === 'local' ? '(b) service, local storage' : '(c) service, Dropbox (emulator, no faults)',
+          label: TARGET_LABELS[key]!,
+          image: key === 'local-gps' ? gpsImage : undefined,
           url: service.url,
           pids,
           service,
@@ -162,10 +187,10 @@ export async function runThroughput (options: ThroughputOptions): Promise<{ resu
           stop: async () => { await service.stop(); await emulator?.stop() }
         }
       } else {
-        throw new Error(`unknown target ${key} (baseline, local, dropbox)`)
+        throw new Error(`unknown target ${key} (baseline, local, local-gps, dropbox, local-novariants, local-variants)`)
       }
       try {
-        results.push(await measure(target, index, options, image, infra))
+        results.push(await measure(target, index, options, target.image ?? image, infra))
       } finally {
         await target.stop()
       }
@@ -199,6 +224,16 @@ export async function runThroughput (options: ThroughputOptions): Promise<{ resu
   }
   const dropbox = results.find(r => r.key === 'dropbox')
   if (baseline && dropbox) console.log(`(c)/(a) = ${round(dropbox.measured.rps / baseline.measured.rps, 3)}`)
+  const gps = results.find(r => r.key === 'local-gps')
+  if (gps && baseline) console.log(`(d)/(a) = ${round(gps.measured.rps / baseline.measured.rps, 3)}`)
+  if (gps && local) {
+    const ratio = gps.measured.rps / local.measured.rps
+    console.log(`(d)/(b) = ${round(ratio, 3)} (GPS photos against the same photos without): target >= 0.85 ${ratio >= 0.85 ? 'MET' : 'NOT MET'}`)
+    // On a busy machine (see `other`) req/s swings with others' load; the CPU each upload costs the
+    // service's own processes does not: its inverse is the rate a machine of our own would reach.
+    const own = (r: TargetResult): number => Object.entries(r.cpuMsPerRequest).filter(([name]) => name !== 'other' && name !== 'steal').reduce((n, [, ms]) => n + ms, 0)
+    console.log(`(d)/(b) by CPU per upload of the service's own processes = ${round(own(local) / own(gps), 3)} (${round(own(local), 2)} ms / ${round(own(gps), 2)} ms)`)
+  }
   const file = await writeResult('upload-throughput', { machine, options, results })
   console.log(`\nresult file: ${file}`)
   return { results, file }

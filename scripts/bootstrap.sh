@@ -5,8 +5,10 @@
 #   - npm dependencies, reinstalled when package-lock.json changes
 #   only with BOOTSTRAP_SERVICES=1 (the tasks that start local databases):
 #   - redis-server (Debian package) unless REDIS_URL points at a server
-#   - FerretDB (MongoDB wire protocol on SQLite) built from tools/ferretdb unless MONGODB_URL is set
+#   - FerretDB (MongoDB wire protocol) built from tools/ferretdb unless MONGODB_URL is set
 #     (with BOOTSTRAP_SERVICES_DOTENV=1 a setting in .env counts too, as for `npm run dev`)
+#   - PostgreSQL's server programs (Debian package `postgresql`), which FerretDB keeps its data in,
+#     likewise, unless EMBEDDED_DB=sqlite (FerretDB's SQLite backend) or POSTGRES_BIN_DIR names them
 #   - Chromium (Debian package) for the admin browser tests, only when BOOTSTRAP_CHROMIUM=1 and
 #     CHROMIUM_PATH does not name one already
 # Installers never read standard input (a password piped to create-admin is not theirs) and
@@ -28,6 +30,14 @@ set_in_dotenv () {
 # Whether the environment (or, when asked, .env) gives the setting a value.
 service_configured () {
   [ -n "${!1:-}" ] || { [ "${BOOTSTRAP_SERVICES_DOTENV:-0}" = 1 ] && set_in_dotenv "$1"; }
+}
+# The setting's value from the environment, else (when asked) from .env's last line setting it.
+setting_value () {
+  if [ -n "${!1:-}" ]; then
+    printf '%s' "${!1}"
+  elif [ "${BOOTSTRAP_SERVICES_DOTENV:-0}" = 1 ] && [ -f "$ROOT/.env" ]; then
+    sed -n -E "s/^[[:space:]]*(export[[:space:]]+)?$1[[:space:]]*=[[:space:]]*['\"]?([A-Za-z0-9_-]*).*/\2/p" "$ROOT/.env" | tail -n 1
+  fi
 }
 
 apt_install () {
@@ -87,9 +97,22 @@ if [ "${BOOTSTRAP_SERVICES:-0}" = 1 ] && ! service_configured MONGODB_URL; then
     go_minor=$(go env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
     [ "${go_minor:-0}" -ge 24 ] || fail "Go >= 1.24 is needed to build FerretDB (found: $(go version 2>/dev/null || echo none)); or set MONGODB_URL to a MongoDB server"
     say "building FerretDB (first run only; takes a minute or two)"
-    (cd "$ROOT/tools/ferretdb" && go build -o "$LOCAL/bin/ferretdb" . </dev/null >&2)
+    # Built beside, then renamed over: a FerretDB running from the old binary keeps running.
+    (cd "$ROOT/tools/ferretdb" && go build -o "$LOCAL/bin/ferretdb.$$" . </dev/null >&2)
+    mv -f "$LOCAL/bin/ferretdb.$$" "$LOCAL/bin/ferretdb"
     echo "$ferret_sum" > "$LOCAL/ferretdb.stamp"
   fi
+fi
+
+# --- PostgreSQL (FerretDB's storage; scripts/lib/postgres.ts finds and runs it) ----------------
+# Debian puts the server programs in /usr/lib/postgresql/<major>/bin, off the PATH.
+postgres_found () {
+  if [ -n "${POSTGRES_BIN_DIR:-}" ]; then [ -x "$POSTGRES_BIN_DIR/initdb" ]; return; fi
+  { command -v initdb && command -v postgres; } >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null
+}
+if [ "${BOOTSTRAP_SERVICES:-0}" = 1 ] && ! service_configured MONGODB_URL && [ "$(setting_value EMBEDDED_DB)" != sqlite ] && ! postgres_found; then
+  [ "$(id -u)" = 0 ] || fail "PostgreSQL's server programs are missing: install the Debian/Ubuntu package 'postgresql' (or set POSTGRES_BIN_DIR to where initdb and postgres are, MONGODB_URL to a server, or EMBEDDED_DB=sqlite for FerretDB on SQLite)"
+  apt_install postgresql MONGODB_URL
 fi
 
 # --- Chromium (browser tests) -----------------------------------------------------------------

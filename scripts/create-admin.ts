@@ -1,7 +1,8 @@
 // `npm run create-admin -- --username alice`: creates an admin panel account (Django's
-// createsuperuser). Asks for the password twice without echo, or reads it from standard input
-// with --password-stdin (for scripts). --update sets a new password on an existing account and
-// ends its sessions. Reads the same settings as the service (MONGODB_URL, .env); through npm
+// createsuperuser): a superuser, unless --no-superuser. Asks for the password twice without echo,
+// or reads it from standard input with --password-stdin (for scripts). --update sets a new
+// password on an existing account and ends its sessions (and, given --superuser or
+// --no-superuser, changes that too). Reads the same settings as the service (MONGODB_URL, .env); through npm
 // (scripts/run.sh), without MONGODB_URL it uses the database of a running `npm run dev`.
 import { parseArgs } from 'node:util'
 import { createConnection } from 'mongoose'
@@ -10,11 +11,13 @@ import { ADMIN_PASSWORD_MIN_LENGTH, normalizeUsername, passwordProblem } from '.
 import { ConfigError, loadConfig } from '../src/config.ts'
 import { adminUserModel } from '../src/models/admin-user.ts'
 
-const USAGE = `usage: npm run create-admin -- --username NAME [--password-stdin] [--update]
+const USAGE = `usage: npm run create-admin -- --username NAME [--password-stdin] [--update] [--no-superuser]
 
   --username NAME     the account name (letters, digits and @ . + - _; case-insensitive)
   --password-stdin    read the password from standard input instead of asking for it
   --update            set a new password on an existing account (its sessions end)
+  --no-superuser      an operator who cannot manage admin accounts (new accounts are superusers);
+                      with --update, --superuser or --no-superuser also changes an account's role
 
 The password must be at least ${ADMIN_PASSWORD_MIN_LENGTH} characters long.`
 
@@ -82,8 +85,11 @@ async function main (): Promise<number> {
       username: { type: 'string' },
       'password-stdin': { type: 'boolean', default: false },
       update: { type: 'boolean', default: false },
+      // No default: with --update, absent means "leave the role as it is".
+      superuser: { type: 'boolean' },
       help: { type: 'boolean', short: 'h', default: false }
-    }
+    },
+    allowNegative: true
   })
   if (values.help) {
     console.log(USAGE)
@@ -106,10 +112,12 @@ async function main (): Promise<number> {
     const accounts = new AdminAccounts(users)
     if (values.update) {
       await accounts.setPassword(username, secret)
-      console.log(`Password of admin account '${username}' changed; its sessions have ended.`)
+      if (values.superuser !== undefined) await accounts.setSuperuser(username, values.superuser)
+      console.log(`Password of admin account '${username}' changed; its sessions have ended.${values.superuser === undefined ? '' : values.superuser ? ' It is a superuser.' : ' It is not a superuser.'}`)
     } else {
-      await accounts.create(username, secret)
-      console.log(`Admin account '${username}' created. Log in at ${config.publicBaseUrl}/admin/`)
+      const superuser = values.superuser ?? true
+      await accounts.create(username, secret, { superuser })
+      console.log(`Admin ${superuser ? 'superuser' : 'account'} '${username}' created. Log in at ${config.publicBaseUrl}/admin/`)
     }
     return 0
   } finally {

@@ -1,9 +1,10 @@
 // `npm run dev`: the whole service on one machine with embedded defaults. Reads .env like the
-// service does (the environment wins), starts Redis and FerretDB under .data/dev on fixed ports
-// unless REDIS_URL / MONGODB_URL are set, then the API and one upload worker, with their logs made
-// readable. While it runs, .data/dev/services.env tells other commands (create-admin, start,
-// worker) where the databases are. Ctrl-C stops everything, the worker finishing its active jobs
-// first.
+// service does (the environment wins), starts Redis and FerretDB (on its own PostgreSQL, or SQLite
+// with EMBEDDED_DB=sqlite) under .data/dev on fixed ports unless REDIS_URL / MONGODB_URL are set,
+// then the API, one upload worker and one variant worker (display renderings and thumbnails),
+// with their logs made readable. While it runs, .data/dev/services.env tells other commands
+// (create-admin, start, worker) where the databases are. Ctrl-C stops everything, the worker
+// finishing its active jobs first.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
@@ -14,13 +15,16 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseEnv } from 'node:util'
 import { prettyFactory } from 'pino-pretty'
 import {
-  assertPortFree, DEV_LAUNCHER_MARK, DEV_STATE_FILE, processAlive, readDevState, removeDevState, ROOT,
+  assertPortFree, DEV_LAUNCHER_MARK, DEV_STATE_FILE, embeddedDb, processAlive, readDevState, removeDevState, ROOT,
   SERVICE_NODE_FLAGS, startFerretDB, startRedis, writeDevState, type Service
 } from './lib/services.ts'
+import { variantWorkerEnv } from './lib/spawn.ts'
 
 /** Ports of the dev databases: beside, never on, the defaults of a real local Redis and MongoDB. */
 const DEFAULT_DEV_REDIS_PORT = 6380
 const DEFAULT_DEV_MONGODB_PORT = 27018
+/** FerretDB's PostgreSQL: beside a machine's own PostgreSQL (5432). */
+const DEFAULT_DEV_POSTGRES_PORT = 5433
 const HEALTH_TIMEOUT_MS = 60_000
 
 const dataDir = join(ROOT, '.data/dev')
@@ -74,13 +78,16 @@ function portSetting (env: NodeJS.ProcessEnv, name: string, fallback: number): n
 
 const API_SCRIPT = 'src/server.ts'
 const WORKER_SCRIPT = 'workers/upload-worker.ts'
+const VARIANT_WORKER_SCRIPT = 'workers/variant-worker.ts'
 
 /** The processes the state file names, in the order they are stopped, and their command lines' mark. */
 const LEFTOVERS = [
   { key: 'API_PID', mark: API_SCRIPT },
   { key: 'WORKER_PID', mark: WORKER_SCRIPT },
+  { key: 'VARIANT_WORKER_PID', mark: VARIANT_WORKER_SCRIPT },
   { key: 'REDIS_PID', mark: 'redis-server' },
-  { key: 'FERRETDB_PID', mark: 'ferretdb' }
+  { key: 'FERRETDB_PID', mark: 'ferretdb' },
+  { key: 'POSTGRES_PID', mark: 'postgres' }
 ] as const
 
 /** Refuses to start beside a running dev launcher; clears what a killed one left behind. */
@@ -104,11 +111,11 @@ async function clearPreviousRun (): Promise<void> {
 
 // --- The API and the worker, with readable logs ------------------------------------------------
 
-const COLORS = { api: '\x1b[36m', worker: '\x1b[35m' } as const
+const COLORS = { api: '\x1b[36m', worker: '\x1b[35m', variants: '\x1b[33m' } as const
 type Role = keyof typeof COLORS
 
 function prefixer (role: Role): (line: string) => string {
-  const label = `${role.padEnd(6)} |`
+  const label = `${role.padEnd(8)} |`
   const prefix = process.stdout.isTTY && !process.env.NO_COLOR ? `${COLORS[role]}${label}\x1b[0m ` : `${label} `
   return line => prefix + line + '\n'
 }
@@ -182,8 +189,11 @@ async function main (): Promise<void> {
   // Both ports checked before anything starts: a clash is reported alone, nothing to undo.
   const redisPort = env.REDIS_URL ? undefined : portSetting(env, 'DEV_REDIS_PORT', DEFAULT_DEV_REDIS_PORT)
   const mongodbPort = env.MONGODB_URL ? undefined : portSetting(env, 'DEV_MONGODB_PORT', DEFAULT_DEV_MONGODB_PORT)
+  const backend = embeddedDb(env)
+  const postgresPort = mongodbPort && backend === 'postgresql' ? portSetting(env, 'DEV_POSTGRES_PORT', DEFAULT_DEV_POSTGRES_PORT) : undefined
   if (redisPort) await assertPortFree(redisPort, "the dev stack's Redis", 'DEV_REDIS_PORT')
   if (mongodbPort) await assertPortFree(mongodbPort, "the dev stack's FerretDB", 'DEV_MONGODB_PORT')
+  if (postgresPort) await assertPortFree(postgresPort, "the dev stack's PostgreSQL", 'DEV_POSTGRES_PORT')
   if (redisPort) {
     const redis = await startRedis({ dataDir, port: redisPort })
     services.push(redis)
@@ -191,19 +201,27 @@ async function main (): Promise<void> {
     log(`Redis at ${redis.url} (data in .data/dev/redis)`)
   }
   if (mongodbPort) {
-    const ferret = await startFerretDB(dataDir, 'image_upload', { port: mongodbPort })
+    // Kept data: PostgreSQL with its durable defaults.
+    const ferret = await startFerretDB(dataDir, 'image_upload', { port: mongodbPort, backend, postgresPort, durable: true })
     services.push(ferret)
     env.MONGODB_URL = ferret.url
-    log(`FerretDB at ${ferret.url} (data in .data/dev/ferretdb)`)
+    log(ferret.postgres
+      ? `FerretDB at ${ferret.url} on PostgreSQL ${ferret.postgres.url} (data in .data/dev/postgres)`
+      : `FerretDB at ${ferret.url} on SQLite (data in .data/dev/ferretdb)`)
   }
   const state: Record<string, string> = { REDIS_URL: env.REDIS_URL!, MONGODB_URL: env.MONGODB_URL! }
-  for (const s of services) state[`${s.name === 'redis' ? 'REDIS' : 'FERRETDB'}_PID`] = String(s.process.pid)
+  for (const s of services) {
+    state[`${s.name === 'redis' ? 'REDIS' : 'FERRETDB'}_PID`] = String(s.process.pid)
+    if (s.postgres) Object.assign(state, { POSTGRES_URL: s.postgres.url, POSTGRES_PID: String(s.postgres.process.pid) })
+  }
   await writeDevState(state)
   wroteState = true
 
   const api = run('api', API_SCRIPT, env)
   const worker = run('worker', WORKER_SCRIPT, env)
-  await writeDevState({ ...state, API_PID: String(api.pid), WORKER_PID: String(worker.pid) })
+  // With the allocator that keeps sharp's memory bounded, unless the environment chose one.
+  const variants = run('variants', VARIANT_WORKER_SCRIPT, env.LD_PRELOAD || env.MALLOC_ARENA_MAX ? env : { ...env, ...variantWorkerEnv() })
+  await writeDevState({ ...state, API_PID: String(api.pid), WORKER_PID: String(worker.pid), VARIANT_WORKER_PID: String(variants.pid) })
 
   const port = env.PORT || '3000'
   const base = (env.PUBLIC_BASE_URL || `http://localhost:${port}`).replace(/\/+$/, '')

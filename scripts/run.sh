@@ -6,7 +6,10 @@
 #   scripts/run.sh test          type check, lint and the whole tap suite against real services
 #   scripts/run.sh start         the API alone           } against the configured services; without
 #   scripts/run.sh worker        one upload worker alone } REDIS_URL / MONGODB_URL (environment or
+#   scripts/run.sh variant-worker  one variant worker alone (jemalloc when the machine has it), likewise
+#   scripts/run.sh backfill-variants  queue the renderings of images stored before them, likewise
 #   scripts/run.sh create-admin  an admin account        } .env), those of a running `npm run dev`
+#   scripts/run.sh create-api-key  a client app's API key (--name NAME; --revoke NAME; --list), likewise
 #   scripts/run.sh typecheck     tsc --noEmit
 #   scripts/run.sh lint          eslint .
 #   scripts/run.sh tap           tap with the given arguments (REDIS_URL / MONGODB_URL as you set them)
@@ -17,7 +20,7 @@
 # alone: a Ctrl-C reaches the whole process group; a supervisor signals the process or its group.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-task=${1:?usage: scripts/run.sh dev|test|start|worker|create-admin|typecheck|lint|tap|bench|openapi [args]}
+task=${1:?usage: scripts/run.sh dev|test|start|worker|variant-worker|create-admin|create-api-key|backfill-variants|typecheck|lint|tap|bench|openapi [args]}
 shift
 
 # What bootstrap.sh installs besides Node and the npm packages: redis-server and FerretDB only
@@ -69,8 +72,19 @@ case "$task" in
     read -ra flags <<<"$flags"
     if [ "$task" = start ]; then entry=src/server.ts; else entry=workers/upload-worker.ts; fi
     exec node "${flags[@]}" "$entry" "$@" ;;
-  # The command-line tools against the service's databases (a future create-api-key joins here).
-  create-admin)
+  # The variant worker with the allocator that keeps sharp's memory bounded (variantWorkerEnv in
+  # scripts/lib/spawn.ts), unless the environment chose one.
+  variant-worker)
+    use_dev_services
+    flags=$(service_node_flags)
+    read -ra flags <<<"$flags"
+    if [ -z "${LD_PRELOAD:-}${MALLOC_ARENA_MAX:-}" ]; then
+      while IFS= read -r setting; do export "${setting?}"; done < <(node --input-type=module -e \
+        "const { variantWorkerEnv } = await import('./scripts/lib/spawn.ts'); for (const [k, v] of Object.entries(variantWorkerEnv())) console.log(k + '=' + v)")
+    fi
+    exec node "${flags[@]}" workers/variant-worker.ts "$@" ;;
+  # The command-line tools against the service's databases.
+  create-admin | create-api-key | backfill-variants)
     use_dev_services
     exec node "scripts/$task.ts" "$@" ;;
   typecheck) exec tsc --noEmit "$@" ;;

@@ -1,5 +1,6 @@
 // `npm test`: type check, lint, then the whole tap suite against a real Redis and a real
-// MongoDB-protocol server (FerretDB), started here unless REDIS_URL / MONGODB_URL are given.
+// MongoDB-protocol server (FerretDB on PostgreSQL, or on SQLite with EMBEDDED_DB=sqlite), started
+// here unless REDIS_URL / MONGODB_URL are given.
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -17,6 +18,15 @@ function step (title: string, command: string, args: string[], env = process.env
 const tapArgs = process.argv.slice(2)
 const services: Service[] = []
 const dataDir = await mkdtemp(join(tmpdir(), 'image-upload-test-'))
+// The databases run in process groups of their own, which a Ctrl-C does not reach: on a signal
+// they are stopped and their data removed here, or they would outlive the run.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    void Promise.all(services.map(s => s.stop()))
+      .finally(() => rm(dataDir, { recursive: true, force: true }))
+      .finally(() => process.exit(130))
+  })
+}
 let code = 0
 try {
   if (tapArgs.length === 0) {
@@ -30,12 +40,16 @@ try {
       services.push(redis)
       env.REDIS_URL = redis.url
     }
+    let database = ''
     if (!env.MONGODB_URL) {
-      const ferret = await startFerretDB(dataDir, 'test')
+      const started = performance.now()
+      // Throw-away data: PostgreSQL without fsync and synchronous commits.
+      const ferret = await startFerretDB(dataDir, 'test', { durable: false })
       services.push(ferret)
       env.MONGODB_URL = ferret.url
+      database = ` (FerretDB on ${ferret.postgres ? 'PostgreSQL' : 'SQLite'}, started in ${Math.round(performance.now() - started)} ms)`
     }
-    console.error(`\nservices: REDIS_URL=${env.REDIS_URL} MONGODB_URL=${env.MONGODB_URL}`)
+    console.error(`\nservices: REDIS_URL=${env.REDIS_URL} MONGODB_URL=${env.MONGODB_URL}${database}`)
     code = await step('tap', 'npx', ['tap', ...tapArgs], env)
   }
 } finally {

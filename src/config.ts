@@ -29,22 +29,60 @@ const EnvSchema = Type.Object({
   DROPBOX_CHUNK_BYTES: Type.Integer({ minimum: 4 * MiB, maximum: 148 * MiB, multipleOf: 4 * MiB, default: 8 * MiB }),
   DROPBOX_BATCH_MAX_ENTRIES: Type.Integer({ minimum: 1, maximum: 1000, default: 500 }),
   DROPBOX_BATCH_WINDOW_MS: Type.Integer({ minimum: 0, maximum: 10_000, default: 50 }),
+  // 0 turns the Dropbox sync off (webhooks included).
+  DROPBOX_SYNC_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 24 * 3600 * 1000, default: 60_000 }),
 
   STAGING_DIR: Type.String({ minLength: 1, default: '.data/staging' }),
   DATA_DIR: Type.String({ minLength: 1, default: '.data/files' }),
+  // Location metadata (EXIF GPS, XMP GPS properties) is taken out of uploads before they are stored.
+  STRIP_LOCATION: Type.Boolean({ default: true }),
 
   UPLOAD_MAX_FILE_BYTES: Type.Integer({ minimum: 1, default: 50 * MiB }),
   UPLOAD_MAX_FILES: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
   UPLOAD_WAIT_MS: Type.Integer({ minimum: 1000, default: 120_000 }),
   IDEMPOTENCY_TTL: Type.Integer({ minimum: 60, maximum: 30 * 24 * 3600, default: 24 * 3600 }),
   UPLOAD_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 10 * 60 * 1000, default: 30_000 }),
+  // Seconds an unfinished resumable (tus) upload is kept; then its bytes and state are swept.
+  RESUMABLE_UPLOAD_TTL: Type.Integer({ minimum: 1, maximum: 30 * 24 * 3600, default: 24 * 3600 }),
 
   WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 1000, default: 8 }),
   JOB_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 100, default: 8 }),
   WORKER_LOCK_MS: Type.Integer({ minimum: 1000, maximum: 10 * 60 * 1000, default: 5000 }),
-  WORKER_STALLED_CHECK_MS: Type.Integer({ minimum: 1000, maximum: 10 * 60 * 1000, default: 5000 }),
+  // A killed worker's jobs are taken over within max(lock + check, 3 x check): 9 s by default
+  // (src/worker/start-worker.ts, BENCHMARKS.md "Recovery and timeouts").
+  WORKER_STALLED_CHECK_MS: Type.Integer({ minimum: 1000, maximum: 10 * 60 * 1000, default: 3000 }),
   // No longer than failed jobs are kept (FAILED_RETENTION_SECONDS in queue/upload-jobs.ts: 14 days).
   FAILED_STAGED_RETENTION_SECONDS: Type.Integer({ minimum: 0, maximum: 14 * 24 * 3600, default: 7 * 24 * 3600 }),
+
+  VARIANTS_ENABLED: Type.Boolean({ default: true }),
+  VARIANT_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
+  VARIANT_HEIC_THREADS: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
+  // 64 MP: a 50 MP camera's photos pass, a 100 MP decompression bomb does not (sharp's own default is 268 MP).
+  VARIANT_MAX_INPUT_PIXELS: Type.Integer({ minimum: 1_000_000, maximum: 268_402_689, default: 64_000_000 }),
+  VARIANT_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 600, default: 30 }),
+
+  API_AUTH: Type.Union([Type.Literal('off'), Type.Literal('required')], { default: 'off' }),
+  API_KEY_CACHE_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 30 }),
+  RATE_LIMIT_UPLOADS_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 600 }),
+  RATE_LIMIT_LOOKUPS_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 120 }),
+
+  // Slow and stalled clients, and overload (README, "Operations"). Headers of any real request
+  // arrive in well under a second, even on a slow mobile link; a whole request gets 10 minutes
+  // (50 MiB at ~700 kbit/s), beyond which a client should use resumable uploads (tus).
+  HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 10 * 60 * 1000, default: 30_000 }),
+  REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 60 * 60 * 1000, default: 10 * 60 * 1000 }),
+  // 0: no limit. Keep-alive connections are recycled after this many requests, so that load
+  // spreads again over the API processes behind a balancer.
+  MAX_REQUESTS_PER_SOCKET: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1000 }),
+  // 0: no limit. Connections beyond it are closed at once.
+  MAX_CONNECTIONS: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10_000 }),
+  // 0 turns a limit off. Over either, requests are answered 503 with Retry-After.
+  PRESSURE_MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 1000 }),
+  PRESSURE_MAX_RSS_BYTES: Type.Integer({ minimum: 0, default: 1024 * MiB }),
+  // Prometheus metrics: with a token, /metrics wants `Authorization: Bearer <token>`.
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, pattern: '^\\S+$' })),
+  // The worker's own metrics server (GET /metrics on HOST:WORKER_METRICS_PORT); 0: none.
+  WORKER_METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
 
   ADMIN_ENABLED: Type.Boolean({ default: true }),
   ADMIN_SESSION_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 30 * 24 * 3600, default: 8 * 3600 }),
@@ -70,6 +108,8 @@ export interface DropboxSettings {
   chunkBytes: number
   batchMaxEntries: number
   batchWindowMs: number
+  /** How often the records are brought in step with Dropbox (webhooks trigger it sooner); 0: never. */
+  syncIntervalMs: number
 }
 
 export interface Config {
@@ -87,9 +127,50 @@ export interface Config {
   dropbox: DropboxSettings | undefined
   stagingDir: string
   dataDir: string
-  upload: { maxFileBytes: number, maxFiles: number, waitMs: number, idempotencyTtlSeconds: number, idleTimeoutMs: number }
+  /** STRIP_LOCATION: uploads lose their location metadata before they are stored; false keeps every file as sent. */
+  stripLocation: boolean
+  upload: { maxFileBytes: number, maxFiles: number, waitMs: number, idempotencyTtlSeconds: number, idleTimeoutMs: number, resumableTtlMs: number }
   worker: WorkerSettings
+  variants: VariantSettings
   admin: AdminSettings
+  apiAuth: ApiAuthSettings
+  rateLimits: RateLimitSettings
+  server: ServerLimits
+  metrics: MetricsSettings
+}
+
+/** Bounds on what one client, and all of them together, can hold of an API process. */
+export interface ServerLimits {
+  /** A client has this long from connecting (or its previous request) to send a request's headers. */
+  headersTimeoutMs: number
+  /** A client has this long to send a whole request, headers and body; the answer is not bounded by it. */
+  requestTimeoutMs: number
+  /** Requests on one keep-alive connection before it is closed; 0: no limit. */
+  maxRequestsPerSocket: number
+  /** Open connections per API process; 0: no limit. */
+  maxConnections: number
+  /** Load shedding (503 with Retry-After); 0 turns a limit off. */
+  pressure: { maxEventLoopDelayMs: number, maxRssBytes: number }
+}
+
+export interface MetricsSettings {
+  /** When set, /metrics (API and worker) wants `Authorization: Bearer <token>`. */
+  token: string | undefined
+  /** The worker's metrics server port; 0: no server. */
+  workerPort: number
+}
+
+export interface ApiAuthSettings {
+  /** API_AUTH=required: every /api route wants a valid API key; off: the contract's open API. */
+  required: boolean
+  /** How long an API process trusts a key's state (valid, revoked) before asking MongoDB again. */
+  keyCacheSeconds: number
+}
+
+/** Per client (address, or API key and address) per minute, across all API processes; 0: no limit. */
+export interface RateLimitSettings {
+  uploadsPerMinute: number
+  lookupsPerMinute: number
 }
 
 export interface WorkerSettings {
@@ -101,6 +182,20 @@ export interface WorkerSettings {
   stalledCheckMs: number
   /** How long a job that failed for good keeps its staged file (for a retry); 0: removed at once. */
   failedStagedRetentionMs: number
+}
+
+/** The display and thumbnail renderings (core/image-variants.ts) and the variant worker. */
+export interface VariantSettings {
+  /** The upload worker queues each stored image's renderings; off: none are made (their URLs answer 503). */
+  enabled: boolean
+  /** Images one variant worker process renders at once (CPU-bound: about one per core). */
+  concurrency: number
+  /** HEIC decodes at once per process (each a worker thread of about 190 MB for 12 MP). */
+  heicThreads: number
+  /** Larger images (width × height in their header) are refused unread: decompression bombs. */
+  maxInputPixels: number
+  /** One image's rendering time, HEIC decoding included; past it the image counts as unrenderable. */
+  timeoutMs: number
 }
 
 export interface AdminSettings {
@@ -171,12 +266,14 @@ export function loadConfig (source?: Record<string, string | undefined>): Config
           chunkThresholdBytes: env.DROPBOX_CHUNK_THRESHOLD_BYTES,
           chunkBytes: env.DROPBOX_CHUNK_BYTES,
           batchMaxEntries: env.DROPBOX_BATCH_MAX_ENTRIES,
-          batchWindowMs: env.DROPBOX_BATCH_WINDOW_MS
+          batchWindowMs: env.DROPBOX_BATCH_WINDOW_MS,
+          syncIntervalMs: env.DROPBOX_SYNC_INTERVAL_MS
         }
       : undefined,
     stagingDir: resolve(env.STAGING_DIR),
     dataDir: resolve(env.DATA_DIR),
-    upload: { maxFileBytes: env.UPLOAD_MAX_FILE_BYTES, maxFiles: env.UPLOAD_MAX_FILES, waitMs: env.UPLOAD_WAIT_MS, idempotencyTtlSeconds: env.IDEMPOTENCY_TTL, idleTimeoutMs: env.UPLOAD_IDLE_TIMEOUT_MS },
+    stripLocation: env.STRIP_LOCATION,
+    upload: { maxFileBytes: env.UPLOAD_MAX_FILE_BYTES, maxFiles: env.UPLOAD_MAX_FILES, waitMs: env.UPLOAD_WAIT_MS, idempotencyTtlSeconds: env.IDEMPOTENCY_TTL, idleTimeoutMs: env.UPLOAD_IDLE_TIMEOUT_MS, resumableTtlMs: env.RESUMABLE_UPLOAD_TTL * 1000 },
     worker: {
       concurrency: env.WORKER_CONCURRENCY,
       attempts: env.JOB_ATTEMPTS,
@@ -184,8 +281,32 @@ export function loadConfig (source?: Record<string, string | undefined>): Config
       stalledCheckMs: env.WORKER_STALLED_CHECK_MS,
       failedStagedRetentionMs: env.FAILED_STAGED_RETENTION_SECONDS * 1000
     },
-    admin
+    variants: {
+      enabled: env.VARIANTS_ENABLED,
+      concurrency: env.VARIANT_CONCURRENCY,
+      heicThreads: env.VARIANT_HEIC_THREADS,
+      maxInputPixels: env.VARIANT_MAX_INPUT_PIXELS,
+      timeoutMs: env.VARIANT_TIMEOUT_SECONDS * 1000
+    },
+    admin,
+    apiAuth: { required: env.API_AUTH === 'required', keyCacheSeconds: env.API_KEY_CACHE_SECONDS },
+    rateLimits: { uploadsPerMinute: env.RATE_LIMIT_UPLOADS_PER_MINUTE, lookupsPerMinute: env.RATE_LIMIT_LOOKUPS_PER_MINUTE },
+    server: serverLimits(env),
+    metrics: { token: env.METRICS_TOKEN, workerPort: env.WORKER_METRICS_PORT }
   })
+}
+
+function serverLimits (env: Env): ServerLimits {
+  if (env.HEADERS_TIMEOUT_MS > env.REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('Invalid configuration: HEADERS_TIMEOUT_MS must not be more than REQUEST_TIMEOUT_MS')
+  }
+  return {
+    headersTimeoutMs: env.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+    maxRequestsPerSocket: env.MAX_REQUESTS_PER_SOCKET,
+    maxConnections: env.MAX_CONNECTIONS,
+    pressure: { maxEventLoopDelayMs: env.PRESSURE_MAX_EVENT_LOOP_DELAY_MS, maxRssBytes: env.PRESSURE_MAX_RSS_BYTES }
+  }
 }
 
 function adminSettings (env: Env): AdminSettings {

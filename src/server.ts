@@ -2,6 +2,7 @@ import Fastify from 'fastify'
 import fp from 'fastify-plugin'
 import app, { serverOptions } from './app.ts'
 import { ConfigError, loadConfig } from './config.ts'
+import { trackConnections } from './runtime/idle-connections.ts'
 import { closeOnSignals } from './runtime/shutdown.ts'
 
 const SHUTDOWN_DEADLINE_MS = 30_000
@@ -16,10 +17,13 @@ async function main (): Promise<void> {
     if (closing) reply.header('connection', 'close')
   })
   await server.register(fp(app), { config })
+  const connections = trackConnections(server.server)
 
-  // Stop accepting, finish in-flight requests, then close plugins (queue, database) in order.
+  // Stop accepting, close connections without a request at once (idle keep-alive, or opened and
+  // never used), finish in-flight requests, then close plugins (queue, database) in order.
   closeOnSignals(server.log, SHUTDOWN_DEADLINE_MS, async () => {
     closing = true
+    connections.drain()
     await server.close()
   })
 

@@ -38,3 +38,37 @@ t.test('a bad setting stops start-up with a message naming it', async t => {
     t.throws(() => loadConfig(env), { message }, JSON.stringify(env))
   }
 })
+
+t.test('recovery settings: seconds-scale defaults, validated', async t => {
+  const { worker, upload } = loadConfig({})
+  t.equal(worker.lockMs, 5000)
+  t.equal(worker.stalledCheckMs, 3000)
+  // The bound of src/worker/start-worker.ts: the first check after a kill may come two intervals later.
+  t.ok(Math.max(worker.lockMs + worker.stalledCheckMs, 3 * worker.stalledCheckMs) <= 15_000, "a dead worker's jobs are taken over within 15 s")
+  t.equal(worker.failedStagedRetentionMs, 7 * 24 * 3600 * 1000)
+  t.equal(upload.idleTimeoutMs, 30_000)
+  t.equal(loadConfig({ FAILED_STAGED_RETENTION_SECONDS: '0' }).worker.failedStagedRetentionMs, 0)
+  for (const [name, value] of [['WORKER_LOCK_MS', '999'], ['WORKER_STALLED_CHECK_MS', 'soon'], ['UPLOAD_IDLE_TIMEOUT_MS', '0'], ['FAILED_STAGED_RETENTION_SECONDS', '-1'], ['FAILED_STAGED_RETENTION_SECONDS', String(15 * 24 * 3600)]]) {
+    t.throws(() => loadConfig({ [name!]: value }), { message: new RegExp(name!) }, `${name}=${value}`)
+  }
+})
+
+t.test('resumable uploads expire after RESUMABLE_UPLOAD_TTL seconds: a day by default', async t => {
+  t.equal(loadConfig({}).upload.resumableTtlMs, 24 * 3600 * 1000)
+  t.equal(loadConfig({ RESUMABLE_UPLOAD_TTL: '2' }).upload.resumableTtlMs, 2000)
+  for (const value of ['0', 'soon', String(31 * 24 * 3600)]) {
+    t.throws(() => loadConfig({ RESUMABLE_UPLOAD_TTL: value }), { message: /RESUMABLE_UPLOAD_TTL/ }, `RESUMABLE_UPLOAD_TTL=${value}`)
+  }
+})
+
+t.test('variant settings: defaults, and refusals naming the setting', async t => {
+  t.same(loadConfig({}).variants, { enabled: true, concurrency: 2, heicThreads: 1, maxInputPixels: 64_000_000, timeoutMs: 30_000 })
+  t.same(loadConfig({ VARIANTS_ENABLED: 'false', VARIANT_CONCURRENCY: '4', VARIANT_TIMEOUT_SECONDS: '5' }).variants, { enabled: false, concurrency: 4, heicThreads: 1, maxInputPixels: 64_000_000, timeoutMs: 5000 })
+  for (const [env, message] of [
+    [{ VARIANT_CONCURRENCY: '0' }, /VARIANT_CONCURRENCY/],
+    [{ VARIANT_MAX_INPUT_PIXELS: '300000000' }, /VARIANT_MAX_INPUT_PIXELS/],
+    [{ VARIANT_TIMEOUT_SECONDS: 'soon' }, /VARIANT_TIMEOUT_SECONDS/]
+  ] as Array<[Record<string, string>, RegExp]>) {
+    t.throws(() => loadConfig(env), { message }, JSON.stringify(env))
+  }
+})

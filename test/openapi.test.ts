@@ -19,7 +19,7 @@ interface Operation {
   operationId: string
   responses: Record<string, {
     headers?: Record<string, unknown>
-    content: Record<string, { schema: { $ref?: string }, example?: unknown, examples?: Record<string, { value: unknown }> }>
+    content?: Record<string, { schema: { $ref?: string }, example?: unknown, examples?: Record<string, { value: unknown }> }>
   }>
 }
 
@@ -34,9 +34,25 @@ t.test('the document describes both endpoints, the multipart body and every resp
   t.same(Object.keys(getPhone.responses).sort(), ['200', '400', '404', '503'])
   t.ok(doc.paths['/api/uploads/{upload_id}'])
   const operations: Operation[] = Object.values(doc.paths).flatMap(path => Object.values(path as Record<string, Operation>))
-  t.same(operations.map(o => o.operationId).sort(), ['getHealth', 'getPhoneImages', 'getUploadStatus', 'uploadImages'])
+  t.same(operations.map(o => o.operationId).sort(), [
+    'getHealth', 'getImage', 'getImageRendering', 'getLiveness', 'getPhoneImages', 'getReadiness', 'getUploadStatus',
+    'tusCreateUpload', 'tusGetOffset-head', 'tusOptions', 'tusTerminateUpload', 'tusUploadBytes',
+    'uploadImages'
+  ])
   for (const { operationId, responses } of operations) {
     for (const [status, response] of Object.entries(responses)) {
+      if (response.content === undefined) {
+        // Only tus's answers without a body: 201 and 204, and HEAD's; and the image URLs' 304.
+        t.ok(['201', '204'].includes(status) || operationId.endsWith('-head') || (status === '304' && operationId.startsWith('getImage')), `${operationId} ${status} has no body`)
+        continue
+      }
+      if (response.content['application/json'] === undefined) {
+        // The image URLs' 200 and 206: the bytes, with their ETag.
+        t.ok(operationId.startsWith('getImage') && ['200', '206'].includes(status), `${operationId} ${status}: bytes`)
+        t.ok(Object.keys(response.content).every(type => type.startsWith('image/')), `${operationId} ${status}: image types`)
+        t.ok(response.headers?.ETag, `${operationId} ${status} has an ETag`)
+        continue
+      }
       const json = response.content['application/json']!
       t.ok(json.schema, `${operationId} ${status} has a schema`)
       t.ok(json.example ?? json.examples, `${operationId} ${status} has an example`)
@@ -52,7 +68,7 @@ t.test('the bodies are named schemas, and a 200 holds only stored files', async 
   const doc = JSON.parse(await readFile(join(ROOT, OPENAPI_PATH), 'utf8'))
   const schemas = doc.components.schemas
   t.same(Object.keys(schemas).sort(), [
-    'Error', 'FailedUploadResult', 'PendingUploadResult', 'PhoneImages', 'UploadAccepted', 'UploadFailed', 'UploadResponse', 'UploadResult', 'UploadStatus'
+    'Error', 'FailedUploadResult', 'ImageUrls', 'PendingUploadResult', 'PhoneImage', 'PhoneImages', 'UploadAccepted', 'UploadFailed', 'UploadResponse', 'UploadResult', 'UploadStatus'
   ])
   const responses = doc.paths['/api/upload/'].post.responses
   const schemaOf = (status: string) => responses[status].content['application/json'].schema.$ref

@@ -1,6 +1,6 @@
 // Child processes of a benchmark (API, workers, the baseline, the emulator), each a process of its
 // own like in production, logging to a file so that the benchmark process does no log work.
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { spawnNode as spawnChild, type NodeChild } from '../../scripts/lib/spawn.ts'
 import { waitFor as waitForState } from '../../scripts/lib/wait-for.ts'
 
@@ -80,20 +80,26 @@ async function machineTimes (): Promise<{ processes: number, irq: number, steal:
 /** CPU time used by some processes (and by this one, the load generator) between start and stop. */
 export class CpuMeter {
   readonly #pids: Record<string, number>
+  readonly #trees: Record<string, number>
   readonly #before: Record<string, number>
   readonly #t0 = performance.now()
 
-  private constructor (pids: Record<string, number>, before: Record<string, number>) {
+  private constructor (pids: Record<string, number>, trees: Record<string, number>, before: Record<string, number>) {
     this.#pids = pids
+    this.#trees = trees
     this.#before = before
   }
 
-  static async start (pids: Record<string, number>): Promise<CpuMeter> {
-    return new CpuMeter(pids, await CpuMeter.#snapshot(pids))
+  /** `trees`: processes measured with their children (treeCpuMs), such as PostgreSQL's postmaster. */
+  static async start (pids: Record<string, number>, trees: Record<string, number> = {}): Promise<CpuMeter> {
+    return new CpuMeter(pids, trees, await CpuMeter.#snapshot(pids, trees))
   }
 
-  static async #snapshot (pids: Record<string, number>): Promise<Record<string, number>> {
-    const entries = await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await cpuMs(pid)] as const))
+  static async #snapshot (pids: Record<string, number>, trees: Record<string, number>): Promise<Record<string, number>> {
+    const entries = await Promise.all([
+      ...Object.entries(pids).map(async ([name, pid]) => [name, await cpuMs(pid)] as const),
+      ...Object.entries(trees).map(async ([name, pid]) => [name, await treeCpuMs(pid)] as const)
+    ])
     const self = process.cpuUsage()
     const machine = await machineTimes()
     return { ...Object.fromEntries(entries), 'load generator': (self.user + self.system) / 1000, [MACHINE]: machine.processes, 'irq+softirq': machine.irq, steal: machine.steal }
@@ -105,7 +111,7 @@ export class CpuMeter {
    * used meanwhile. Anything there competed with the benchmark for the same cores.
    */
   async stop (units: number): Promise<{ cpuMsPerRequest: Record<string, number>, cores: Record<string, number> }> {
-    const after = await CpuMeter.#snapshot(this.#pids)
+    const after = await CpuMeter.#snapshot(this.#pids, this.#trees)
     const elapsed = performance.now() - this.#t0
     const used: Record<string, number> = {}
     for (const name of Object.keys(after)) used[name] = after[name]! - this.#before[name]!
@@ -120,4 +126,24 @@ export class CpuMeter {
     }
     return { cpuMsPerRequest, cores }
   }
+}
+
+/**
+ * CPU time of a process and its children, in milliseconds: for a server that forks a process per
+ * connection (PostgreSQL), the postmaster's own time, its children's that have ended (cutime,
+ * cstime) and its live children's.
+ */
+export async function treeCpuMs (pid: number): Promise<number> {
+  const fieldsOf = (stat: string): string[] => stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const root = fieldsOf(await readFile(`/proc/${pid}/stat`, 'utf8'))
+  // utime, stime, cutime, cstime
+  let ticks = Number(root[11]) + Number(root[12]) + Number(root[13]) + Number(root[14])
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === pid) continue
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => undefined)
+    if (stat === undefined) continue
+    const fields = fieldsOf(stat)
+    if (Number(fields[1]) === pid) ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])
+  }
+  return ticks * 10 // USER_HZ is 100 on Linux
 }

@@ -7,6 +7,7 @@ import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { createConnection, type Connection } from 'mongoose'
 import { freePort, ROOT, SERVICE_NODE_FLAGS, startFerretDB, startRedis, type Service } from '../../scripts/lib/services.ts'
+import { variantWorkerEnv } from '../../scripts/lib/spawn.ts'
 import { UPLOAD_QUEUE } from '../../src/queue/upload-jobs.ts'
 import { baseEnv, spawnNode, waitFor, type Child } from './processes.ts'
 import { RESULTS_DIR } from './report.ts'
@@ -44,6 +45,14 @@ export async function startInfra (): Promise<Infra> {
   }
 }
 
+/**
+ * FerretDB's PostgreSQL (EMBEDDED_DB=postgresql, the default), for CpuMeter's `trees`: its CPU is
+ * that of all its processes (a backend per connection). None on SQLite.
+ */
+export function databaseTrees (infra: Infra): Record<string, number> {
+  return infra.ferret.postgres ? { postgresql: infra.ferret.postgres.process.pid! } : {}
+}
+
 /** "KEY=VALUE,KEY=VALUE" (the --service-env flag of the benchmarks) as an env object. */
 export function parseServiceEnv (text: string): Record<string, string> {
   return Object.fromEntries(text.split(',').filter(Boolean).map(pair => {
@@ -59,6 +68,8 @@ export interface ServiceOptions {
   infra: Infra
   env: Record<string, string>
   workers?: number
+  /** Variant workers (workers/variant-worker.ts, with their allocator): none unless asked for. */
+  variantWorkers?: number
   /** Extra node flags for the API and the workers (e.g. --cpu-prof). */
   nodeArgs?: string[]
 }
@@ -67,6 +78,7 @@ export interface RunningService {
   url: string
   api: Child
   workers: Child[]
+  variantWorkers: Child[]
   env: Record<string, string>
   queue: Queue
   db: Connection
@@ -99,6 +111,9 @@ export async function startService (options: ServiceOptions): Promise<RunningSer
     STAGING_DIR: stagingDir,
     DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
+    // One client address sends what thousands of phones would: abuse limits off.
+    RATE_LIMIT_UPLOADS_PER_MINUTE: '0',
+    RATE_LIMIT_LOOKUPS_PER_MINUTE: '0',
     ...options.env
   }
   // The flags production runs with, then the benchmark's own.
@@ -106,11 +121,13 @@ export async function startService (options: ServiceOptions): Promise<RunningSer
   const api = spawnNode(`${name} api`, 'src/server.ts', { env, nodeArgs, logFile: join(LOG_DIR, `${name}-api.log`) })
   const workers = Array.from({ length: options.workers ?? 1 }, (_, i) =>
     spawnNode(`${name} worker ${i + 1}`, 'workers/upload-worker.ts', { env, nodeArgs, logFile: join(LOG_DIR, `${name}-worker-${i + 1}.log`) }))
+  const variantWorkers = Array.from({ length: options.variantWorkers ?? 0 }, (_, i) =>
+    spawnNode(`${name} variant worker ${i + 1}`, 'workers/variant-worker.ts', { env: { ...env, ...variantWorkerEnv() }, nodeArgs, logFile: join(LOG_DIR, `${name}-variant-worker-${i + 1}.log`) }))
   const url = `http://127.0.0.1:${port}`
   const redis = new Redis(infra.redisUrl, { maxRetriesPerRequest: null })
   const queue = new Queue(UPLOAD_QUEUE, { connection: redis, prefix })
   const db = createConnection(env.MONGODB_URL!)
-  const children = [api, ...workers]
+  const children = [api, ...workers, ...variantWorkers]
   try {
     await waitFor(`${name}: API health`, async () => (await fetch(`${url}/health`)).ok, { children })
     await waitFor(`${name}: ${workers.length} worker(s)`, async () => await queue.getWorkersCount() >= workers.length, { children })
@@ -132,6 +149,7 @@ export async function startService (options: ServiceOptions): Promise<RunningSer
     url,
     api,
     workers,
+    variantWorkers,
     env,
     queue,
     db,
@@ -144,7 +162,7 @@ export async function startService (options: ServiceOptions): Promise<RunningSer
       redis.disconnect()
       await db.close()
       // Workers first (they finish active jobs), then the API.
-      await Promise.all(workers.map(w => w.stop()))
+      await Promise.all([...workers, ...variantWorkers].map(w => w.stop()))
       await api.stop()
     }
   }

@@ -1,6 +1,7 @@
 // Starts the local Redis and FerretDB that the dev launcher, the test runner and the benchmarks
 // use when REDIS_URL / MONGODB_URL are not given. Each runs as a child process on a free port
-// (or the port the caller chooses), with its data under a directory the caller chooses.
+// (or the port the caller chooses), with its data under a directory the caller chooses. FerretDB
+// keeps its data in a PostgreSQL of its own (postgres.ts), or with EMBEDDED_DB=sqlite in SQLite files.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
@@ -9,6 +10,7 @@ import { dirname, join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseEnv } from 'node:util'
 
+import { startPostgres, type PostgresServer } from './postgres.ts'
 import { ROOT } from './spawn.ts'
 
 // The root and the node flags of the API and workers are defined once, with the spawn helper.
@@ -19,6 +21,8 @@ export interface Service {
   url: string
   process: ChildProcess
   stop: () => Promise<void>
+  /** FerretDB's PostgreSQL, started and stopped with it (EMBEDDED_DB=postgresql). */
+  postgres?: PostgresServer
 }
 
 export async function freePort (): Promise<number> {
@@ -67,7 +71,8 @@ function stopper (child: ChildProcess): () => Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null) return
     const exited = new Promise(resolve => child.once('exit', resolve))
     child.kill('SIGTERM')
-    const killed = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)])
+    // An unref'd timer: a process that stopped its databases may exit before it runs out.
+    const killed = await Promise.race([exited.then(() => true), sleep(5000, undefined, { ref: false }).then(() => false)])
     if (!killed) child.kill('SIGKILL')
   }
 }
@@ -101,12 +106,62 @@ async function mkdirp (dir: string): Promise<string> {
   return dir
 }
 
-/** FerretDB on SQLite files under `dataDir`, reached as database `dbName`. */
-export async function startFerretDB (dataDir: string, dbName: string, options: { port?: number, quiet?: boolean } = {}): Promise<Service> {
+/** What the embedded FerretDB keeps its data in. */
+export type EmbeddedDb = 'postgresql' | 'sqlite'
+
+/**
+ * EMBEDDED_DB: 'postgresql' (the default: lookups by phone number in tens of milliseconds at
+ * 100,000 records) or 'sqlite' (FerretDB's other backend, which scans: seconds at that size).
+ */
+export function embeddedDb (env: NodeJS.ProcessEnv = process.env): EmbeddedDb {
+  const value = env.EMBEDDED_DB ?? ''
+  if (value === '' || value === 'postgresql') return 'postgresql'
+  if (value === 'sqlite') return 'sqlite'
+  throw new Error(`EMBEDDED_DB must be 'postgresql' (the default) or 'sqlite', not '${value}'`)
+}
+
+export interface FerretDBOptions {
+  port?: number
+  quiet?: boolean
+  /** Default: EMBEDDED_DB of the environment. */
+  backend?: EmbeddedDb
+  /** PostgreSQL's port (default: a free one). */
+  postgresPort?: number
+  /** false for throw-away data (the tests): PostgreSQL without fsync and synchronous commits. */
+  durable?: boolean
+}
+
+/**
+ * FerretDB reached as database `dbName`, on its own PostgreSQL with the cluster in
+ * `dataDir`/postgres (stopped with it), or with EMBEDDED_DB=sqlite on SQLite files in
+ * `dataDir`/ferretdb.
+ */
+export async function startFerretDB (dataDir: string, dbName: string, options: FerretDBOptions = {}): Promise<Service> {
   const port = options.port ?? await freePort()
-  const dir = await mkdirp(join(dataDir, 'ferretdb'))
-  return start('ferretdb', join(ROOT, '.local/bin/ferretdb'), [`--listen-addr=127.0.0.1:${port}`, `--sqlite-url=file:${dir}/`, '--log-level=error'],
-    port, `mongodb://127.0.0.1:${port}/${dbName}`, options.quiet ?? true)
+  const url = `mongodb://127.0.0.1:${port}/${dbName}`
+  const binary = join(ROOT, '.local/bin/ferretdb')
+  const args = [`--listen-addr=127.0.0.1:${port}`, '--log-level=error']
+  if ((options.backend ?? embeddedDb()) === 'sqlite') {
+    const dir = await mkdirp(join(dataDir, 'ferretdb'))
+    return start('ferretdb', binary, [...args, `--sqlite-url=file:${dir}/`], port, url, options.quiet ?? true)
+  }
+  const postgres = await startPostgres(dataDir, { port: options.postgresPort ?? await freePort(), durable: options.durable ?? true })
+  let ferret: Service
+  try {
+    ferret = await start('ferretdb', binary, [...args, `--postgresql-url=${postgres.url}`], port, url, options.quiet ?? true)
+  } catch (err) {
+    await postgres.stop()
+    throw err
+  }
+  return {
+    ...ferret,
+    postgres,
+    // FerretDB first: PostgreSQL's fast shutdown would cut its connections under it.
+    stop: async () => {
+      await ferret.stop()
+      await postgres.stop()
+    }
+  }
 }
 
 // --- The dev stack's state file ----------------------------------------------------------------

@@ -3,7 +3,7 @@
 // output kept (in memory, or in a log file), stopped with SIGTERM then SIGKILL.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { closeSync, mkdirSync, openSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -16,6 +16,24 @@ export const ROOT = resolve(import.meta.dirname, '../..')
  * RSS, with it 175 MiB, at no measurable cost in throughput (BENCHMARKS.md).
  */
 export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=2']
+
+/** Where Debian's libjemalloc2 puts the library (redis-server depends on it, so it is usually there). */
+const JEMALLOC_PATHS = ['/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', '/usr/lib/aarch64-linux-gnu/libjemalloc.so.2', '/usr/lib/libjemalloc.so.2']
+
+/**
+ * The allocator of the variant worker (scripts/run.sh asks node for this value, the dev launcher
+ * and the benchmarks use it; docker-compose.yml sets the same). sharp's libvips frees memory in
+ * patterns glibc's malloc keeps: measured here, a worker rendering 50 MP JPEGs grew by ~40 MB an
+ * image and a 12 MP HEIC + 50 MP JPEG run peaked at 455 MB. jemalloc returning freed pages at once
+ * held it at ~100 MB between images and 300 MB at the peak (BENCHMARKS.md, "Variants"). Without
+ * jemalloc, glibc's own limits help most of the way.
+ */
+export function variantWorkerEnv (): Record<string, string> {
+  const jemalloc = JEMALLOC_PATHS.find(path => existsSync(path))
+  return jemalloc
+    ? { LD_PRELOAD: jemalloc, MALLOC_CONF: 'background_thread:true,dirty_decay_ms:0,muzzy_decay_ms:0' }
+    : { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' }
+}
 
 export interface NodeChild {
   name: string

@@ -50,4 +50,17 @@ export function sniffImageType (head: Buffer): ImageType | undefined {
   return undefined
 }
 
+// By extension, for files whose bytes we never read (found in Dropbox by the sync): each type's
+// own extension first, so ".heif" is HEIF and ".heic" HEIC, then the other names it goes by.
+const NAMED_TYPES = [JPEG, PNG, GIF, WEBP, BMP, TIFF, HEIC, HEIF, AVIF]
+const BY_EXTENSION = new Map<string, ImageType>()
+for (const type of NAMED_TYPES) BY_EXTENSION.set(type.ext, type)
+for (const type of NAMED_TYPES) for (const ext of type.exts) if (!BY_EXTENSION.has(ext)) BY_EXTENSION.set(ext, type)
+
+/** The image type a file name's extension names (case-insensitive), or undefined for any other name. */
+export function imageTypeOfName (name: string): ImageType | undefined {
+  const dot = name.lastIndexOf('.')
+  return dot > 0 ? BY_EXTENSION.get(name.slice(dot).toLowerCase()) : undefined
+}
+
 export const SUPPORTED_IMAGE_TYPES = 'JPEG, PNG, GIF, WebP, BMP, TIFF, HEIC/HEIF or AVIF'

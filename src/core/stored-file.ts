@@ -7,4 +7,6 @@ export interface StoredFile {
   name: string
   size: number
   contentHash: string
+  /** The backend's own id of the file, stable across renames and moves (Dropbox's "id:..."), when it has one. */
+  id?: string
 }

@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import { batchObservers, instrumentStorage } from '../runtime/metrics.ts'
 import { createStorage } from '../storage/index.ts'
 import type { Storage } from '../storage/storage.ts'
 
@@ -9,7 +10,13 @@ declare module 'fastify' {
 }
 
 export default fp(async (fastify) => {
-  const storage = createStorage(fastify.config)
+  // Every call counted and timed for /metrics (plugins/metrics.ts).
+  const metrics = fastify.metrics.storage
+  const observers = batchObservers(metrics, fastify.config.storage)
+  const storage = instrumentStorage(createStorage(fastify.config, {
+    onRateLimited: (_ms, reason) => { observers.onRateLimitedReason(reason) },
+    onBatchCommitted: observers.onBatchCommitted
+  }), metrics)
   fastify.decorate('storage', storage)
   fastify.addHook('onClose', async () => { await storage.close() })
-}, { name: 'storage', dependencies: ['config'] })
+}, { name: 'storage', dependencies: ['config', 'metrics'] })

@@ -22,7 +22,8 @@ return 0`
 
 /**
  * Idempotency keys and their uploads, in Redis with a TTL (FerretDB has no TTL index). Keys are
- * scoped (per phone number until API keys exist), so two clients cannot collide on a key.
+ * scoped (per API key, or per phone number for a request without one), so two clients cannot
+ * collide on a key.
  */
 export class IdempotencyStore {
   readonly #redis: Redis

@@ -18,6 +18,8 @@ export interface UploadJobData {
   contentType: string
   contentHash: string
   receivedAt: string
+  /** The request that sent the file (its X-Request-Id), for the worker's log lines; absent in jobs queued before it existed. */
+  requestId?: string
   /** Set by the worker once storage holds the file, so a retry finds it where it went. */
   stored?: StoredFile
 }

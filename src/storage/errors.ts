@@ -23,3 +23,8 @@ export class StorageTransientError extends Error {
 export class StoragePermanentError extends Error {
   override name = 'StoragePermanentError'
 }
+
+/** A change-tracking cursor the backend no longer answers (Dropbox's `reset`): list everything again. */
+export class StorageCursorResetError extends Error {
+  override name = 'StorageCursorResetError'
+}

@@ -12,8 +12,10 @@ export interface StorageHooks {
    * without it, within this process only (the API, which only reads and deletes).
    */
   redis?: Redis
-  /** The backend said 429: workers pause the whole queue for that long. */
-  onRateLimited?: (retryAfterMs: number) => void
+  /** The backend said 429 (with its reason): workers pause the whole queue for that long. */
+  onRateLimited?: (retryAfterMs: number, reason: string) => void
+  /** A Dropbox batch commit went out with this many files (the metrics' batch sizes). */
+  onBatchCommitted?: (entries: number) => void
 }
 
 export function createStorage (config: Config, hooks: StorageHooks = {}): Storage {
@@ -21,6 +23,7 @@ export function createStorage (config: Config, hooks: StorageHooks = {}): Storag
   return new DropboxStorage(config.dropbox, {
     ...config.dropbox,
     commitLock: hooks.redis ? new RedisCommitLock(hooks.redis, `${config.queuePrefix}:dropbox-commit-lock`) : new LocalCommitLock(),
-    onRateLimited: hooks.onRateLimited ?? (() => {})
+    onRateLimited: hooks.onRateLimited ?? (() => {}),
+    onBatchCommitted: hooks.onBatchCommitted ?? (() => {})
   })
 }

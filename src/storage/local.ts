@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto'
-import { createReadStream } from 'node:fs'
-import { copyFile, link, mkdir, rm, stat, unlink } from 'node:fs/promises'
+import { constants, createReadStream } from 'node:fs'
+import { access, copyFile, link, mkdir, open, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { DropboxContentHasher } from '../core/content-hash.ts'
+import { VARIANTS_ROOT } from '../core/image-variants.ts'
 import type { StoredFile } from '../core/stored-file.ts'
 import { StoragePermanentError } from './errors.ts'
-import { numberedName, type FileToStore, type Storage } from './storage.ts'
+import { numberedName, type ByteRange, type FileToStore, type Storage, type StoredBytes, type WrittenFile } from './storage.ts'
 
 const MAX_RENAMES = 1000
+// Errors of a name, not of the disk: too long (255 bytes per component), invalid, or not in the
+// encoding the file system enforces.
+const NAME_REFUSED = new Set(['ENAMETOOLONG', 'EINVAL', 'EILSEQ'])
 
 async function hashFile (path: string): Promise<string> {
   const hasher = new DropboxContentHasher()
@@ -52,6 +56,18 @@ export class LocalStorage implements Storage {
   }
 
   async put (file: FileToStore): Promise<StoredFile> {
+    try {
+      return await this.#put(file)
+    } catch (err) {
+      // A name the file system refuses is refused for good: no retry can store it.
+      if (NAME_REFUSED.has((err as NodeJS.ErrnoException).code ?? '')) {
+        throw new StoragePermanentError(`the file system refused the name ${file.folder}/${file.name} (${(err as NodeJS.ErrnoException).code})`, { cause: err })
+      }
+      throw err
+    }
+  }
+
+  async #put (file: FileToStore): Promise<StoredFile> {
     await mkdir(join(this.#root, file.folder), { recursive: true })
     for (let n = 0; n <= MAX_RENAMES; n++) {
       const name = n === 0 ? file.name : numberedName(file.name, n)
@@ -77,8 +93,14 @@ export class LocalStorage implements Storage {
   async remove (path: string): Promise<boolean> {
     const full = this.fullPath(path)
     try {
-      await stat(full)
-      await unlink(full)
+      const found = await stat(full)
+      if (found.isDirectory()) {
+        // Only an image's variant folder is ever removed whole; a phone number's never.
+        if (path.split('/').filter(Boolean)[0] !== VARIANTS_ROOT) throw new StoragePermanentError(`${path} is a folder`)
+        await rm(full, { recursive: true, force: true })
+      } else {
+        await unlink(full)
+      }
       return true
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false
@@ -86,14 +108,57 @@ export class LocalStorage implements Storage {
     }
   }
 
+  async read (path: string, range?: ByteRange): Promise<StoredBytes | undefined> {
+    let handle
+    try {
+      handle = await open(this.fullPath(path), 'r')
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'ENOENT' || code === 'EISDIR') return undefined
+      throw err
+    }
+    // Opened first, then measured: a file replaced meanwhile is read whole, as it was opened.
+    const { size, isFile } = await handle.stat().then(s => ({ size: s.size, isFile: s.isFile() }))
+    if (!isFile) {
+      await handle.close()
+      return undefined
+    }
+    const body = handle.createReadStream(range ? { start: range.start, end: range.end } : {})
+    return range ? { body, size, range } : { body, size }
+  }
+
+  async write (path: string, bytes: Buffer): Promise<WrittenFile> {
+    const full = this.fullPath(path)
+    await mkdir(dirname(full), { recursive: true })
+    // Written beside, then renamed over: a reader sees the old bytes or the new, never a part.
+    const temporary = join(dirname(full), `.partial-${randomUUID()}`)
+    try {
+      await writeFile(temporary, bytes)
+      await rename(temporary, full)
+    } finally {
+      await rm(temporary, { force: true })
+    }
+    return { path, size: bytes.length, contentHash: new DropboxContentHasher().update(bytes).digest() }
+  }
+
   successMessage (fileName: string): string {
     return `File '${fileName}' uploaded successfully to local storage`
   }
 
-  /** The disk path of a storage path, refusing anything that would escape the root. */
+  async checkReady (): Promise<void> {
+    // The root is made on first use; a read-only or full mount, or a root owned by another user, fails here.
+    await mkdir(this.#root, { recursive: true })
+    await access(this.#root, constants.W_OK)
+  }
+
+  /**
+   * The disk path of a storage path, refusing anything that would escape the root: /<folder>/<name>,
+   * or in the variants' dot folder /.variants/<upload id>[/<name>].
+   */
   fullPath (path: string): string {
     const parts = path.split('/').filter(Boolean)
-    if (parts.length !== 2 || parts.some(p => p === '.' || p === '..')) throw new StoragePermanentError(`bad storage path ${path}`)
+    const depth = parts[0] === VARIANTS_ROOT ? [2, 3] : [2]
+    if (!depth.includes(parts.length) || parts.some(p => p === '.' || p === '..')) throw new StoragePermanentError(`bad storage path ${path}`)
     return join(this.#root, ...parts)
   }
 

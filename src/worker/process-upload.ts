@@ -7,6 +7,8 @@ import { StoragePermanentError, StorageRateLimitError } from '../storage/errors.
 import type { Storage } from '../storage/storage.ts'
 import { removeStaged } from '../staging/staged-files.ts'
 import { isUploadId } from '../core/upload-id.ts'
+import { COMMITTING_TTL_MS } from '../queue/dropbox-sync-state.ts'
+import type { CommitMarks } from './dropbox-sync/start-sync.ts'
 import type { RecordWriter } from './record-writer.ts'
 
 export interface UploadDeps {
@@ -16,6 +18,16 @@ export interface UploadDeps {
   logger: Logger
   /** Pauses the whole queue (every worker process) for this long: Dropbox asked us to wait. */
   pauseQueue: (ms: number) => Promise<void>
+  /**
+   * With the Dropbox sync on: marks the file while it is stored and recorded, so a sync that sees
+   * it in Dropbox before its record exists leaves the record to this job.
+   */
+  commits?: CommitMarks
+  /**
+   * Called once the record is written (and again by a rerun that finds it): queues the image's
+   * display rendering and thumbnail (idempotent, by upload id). Absent: VARIANTS_ENABLED=false.
+   */
+  onRecorded?: (uploadId: string) => Promise<void>
 }
 
 export type UploadJob = Pick<Job<UploadJobData, UploadJobResult>, 'id' | 'data' | 'attemptsStarted' | 'updateData'>
@@ -28,8 +40,9 @@ export type UploadJob = Pick<Job<UploadJobData, UploadJobResult>, 'id' | 'data' 
  */
 export async function processUpload (job: UploadJob, deps: UploadDeps): Promise<UploadJobResult> {
   const { data } = job
-  const { storage, logger } = deps
-  const log = logger.child({ uploadId: data.uploadId, phone: data.phoneNumber, attempt: job.attemptsStarted })
+  const { logger } = deps
+  // requestId: the upload request's X-Request-Id, so its lines in the API and here can be joined.
+  const log = logger.child({ uploadId: data.uploadId, phone: data.phoneNumber, attempt: job.attemptsStarted, ...(data.requestId === undefined ? {} : { requestId: data.requestId }) })
 
   // Only a job that ran before (a retry, or taken over from a dead worker) can have a record.
   const earlier = job.attemptsStarted > 1 ? await recordedResult(job, deps) : undefined
@@ -42,6 +55,18 @@ export async function processUpload (job: UploadJob, deps: UploadDeps): Promise<
     throw new UnrecoverableError(`the staged file of upload ${data.uploadId} is missing`)
   }
 
+  // Marked until the record is written. A failed attempt leaves its mark (it expires): the file
+  // may be in Dropbox already, and its retry will record it.
+  const markedAt = Date.now()
+  await deps.commits?.mark(data.phoneNumber, data.contentHash)
+  const result = await storeAndRecord(job, deps, log, markedAt)
+  await deps.commits?.unmark(data.phoneNumber, data.contentHash).catch(() => {})
+  return result
+}
+
+async function storeAndRecord (job: UploadJob, deps: UploadDeps, log: Logger, markedAt: number): Promise<UploadJobResult> {
+  const { data } = job
+  const { storage } = deps
   let stored, imageUrl
   try {
     // Where an earlier attempt put the file, when it is still there: a storage that renamed it
@@ -64,24 +89,36 @@ export async function processUpload (job: UploadJob, deps: UploadDeps): Promise<
     image_url: imageUrl,
     // When the file arrived, as its name says, not when a worker got to it.
     uploaded_at: new Date(data.receivedAt),
-    original_name: data.originalName,
+    // As sent, but for NUL, which no name holds on purpose and some stores refuse (PostgreSQL's
+    // jsonb, under the embedded FerretDB: the record could never be written).
+    original_name: data.originalName.replaceAll('\u0000', '\uFFFD'),
     storage: storage.kind,
     storage_path: stored.path,
     size: stored.size,
     content_type: data.contentType,
-    content_hash: data.contentHash
+    content_hash: data.contentHash,
+    ...(stored.id !== undefined ? { dropbox_id: stored.id } : {})
+  }, {
+    // This attempt's mark kept the sync off the file it committed, unless the file was in
+    // Dropbox before (an earlier attempt stored it) or the mark may have run out: then the sync
+    // may have recorded it, and that record must go. Otherwise no extra write on the hot path.
+    replacesSyncRecord: deps.commits !== undefined && (job.attemptsStarted > 1 || Date.now() - markedAt > COMMITTING_TTL_MS / 2)
   })
+  // Never delays the answer by more than a queue add: the renderings are made elsewhere.
+  await deps.onRecorded?.(data.uploadId)
   await removeStaged([data.stagedPath])
   log.info({ path: stored.path, size: stored.size }, 'image stored')
   return resultOf(storage, stored.name, imageUrl, stored.path, stored.size)
 }
 
 /** The result of an earlier run that got as far as the record; removes what it left staged. */
-async function recordedResult (job: UploadJob, { images, storage }: UploadDeps): Promise<UploadJobResult | undefined> {
+async function recordedResult (job: UploadJob, { images, storage, onRecorded }: UploadDeps): Promise<UploadJobResult | undefined> {
   // A job not made by the upload endpoint (one queued by hand) has no record to find.
   if (!isUploadId(job.data.uploadId)) return undefined
   const recorded = await images.findById(recordId(job.data.uploadId)).lean()
   if (!recorded) return undefined
+  // The earlier run may have died between its record and its variant job.
+  await onRecorded?.(job.data.uploadId)
   await removeStaged([job.data.stagedPath])
   return resultOf(storage, recorded.file_name, recorded.image_url, recorded.storage_path, recorded.size)
 }

@@ -1,10 +1,12 @@
-import type { ImageModel, ImageRecord } from '../models/image.ts'
+import { syncRecordId, type ImageModel, type ImageRecord } from '../models/image.ts'
 import type { Types } from 'mongoose'
 
 export type ImageDocument = ImageRecord & { _id: Types.ObjectId }
 
 interface Pending {
   doc: ImageDocument
+  /** The Dropbox sync may have recorded this file already: its record is to go (see #replaceSyncRecords). */
+  replacesSyncRecord: boolean
   resolve: () => void
   reject: (err: Error) => void
 }
@@ -30,11 +32,11 @@ export class RecordWriter {
     this.#maxBatch = maxBatch
   }
 
-  async insert (doc: ImageDocument): Promise<void> {
+  async insert (doc: ImageDocument, { replacesSyncRecord = false } = {}): Promise<void> {
     // Validated here, one by one: a bulk insert would skip an invalid record silently.
     await this.#images.validate(doc)
     return new Promise((resolve, reject) => {
-      this.#queue.push({ doc, resolve, reject })
+      this.#queue.push({ doc, replacesSyncRecord: replacesSyncRecord && Boolean(doc.dropbox_id), resolve, reject })
       if (!this.#writing) void this.#drain()
     })
   }
@@ -45,14 +47,33 @@ export class RecordWriter {
     await new Promise(resolve => setImmediate(resolve))
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.#maxBatch)
-      const failures = await this.#write(batch.map(p => p.doc))
+      const docs = batch.map(p => p.doc)
+      const failures = await this.#write(docs)
+      const replaced = await this.#replaceSyncRecords(batch.filter((pending, i) => pending.replacesSyncRecord && !failures(i)).map(p => p.doc))
       batch.forEach((pending, i) => {
-        const failure = failures(i)
+        const failure = failures(i) ?? (pending.replacesSyncRecord ? replaced : undefined)
         if (failure) pending.reject(failure)
         else pending.resolve()
       })
     }
     this.#writing = false
+  }
+
+  /**
+   * The Dropbox sync may have recorded one of these files before this insert (it found the file
+   * in Dropbox while no mark said a worker was storing it): the upload's record stays, the
+   * sync's goes. The sync, for its part, checks after its own insert; whichever inserts last
+   * sees the other. Its record's _id derives from the Dropbox id: a delete by _id.
+   */
+  async #replaceSyncRecords (written: ImageDocument[]): Promise<Error | undefined> {
+    const ids = written.flatMap(doc => doc.dropbox_id ? [syncRecordId(doc.dropbox_id)] : [])
+    if (ids.length === 0) return undefined
+    try {
+      await this.#images.deleteMany({ _id: { $in: ids }, source: 'dropbox-sync' })
+      return undefined
+    } catch (err) {
+      return err as Error
+    }
   }
 
   /** Inserts the batch; returns each record's error, if it has one that matters. */

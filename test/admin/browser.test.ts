@@ -13,7 +13,8 @@ import { chromium, type Page } from 'playwright-core'
 import t from 'tap'
 import app, { serverOptions } from '../../src/app.ts'
 import { freePort } from '../../scripts/lib/services.ts'
-import { startWorker } from '../helpers/build.ts'
+import { waitFor } from '../../scripts/lib/wait-for.ts'
+import { startVariantWorker, startWorker } from '../helpers/build.ts'
 import { testEnv } from '../helpers/config.ts'
 import { randomPng } from '../helpers/images.ts'
 import { uploadForm } from '../helpers/multipart.ts'
@@ -38,13 +39,14 @@ if (process.env.SKIP_BROWSER_TESTS === '1') {
   t.test('admin panel in a real browser', async t => {
     const port = await freePort()
     const base = `http://127.0.0.1:${port}`
-    const { config, dataDir } = await testEnv(t, { PORT: String(port), PUBLIC_BASE_URL: base })
+    // The panel's zone differs from the browser's: every time shown must be in the panel's.
+    const { config, dataDir } = await testEnv(t, { PORT: String(port), PUBLIC_BASE_URL: base, ADMIN_TIME_ZONE: 'Asia/Kolkata' })
     await mkdir(config.stagingDir, { recursive: true })
     const server = Fastify(serverOptions(config))
     await server.register(fp(app), { config })
     await server.listen({ port, host: '127.0.0.1' })
     t.teardown(() => server.close())
-    await startWorker(t, config)
+    await Promise.all([startWorker(t, config), startVariantWorker(t, config)])
     await accountsOf(server).create('alice', PASSWORD)
 
     // Real uploads through the API, so thumbnails are real stored files; one old record; and a
@@ -56,11 +58,13 @@ if (process.env.SKIP_BROWSER_TESTS === '1') {
     }
     await upload('1234567890', ['beach.png', 'mountain.png'])
     await upload('5550001', ['receipt.png'])
+    // The list shows each upload's thumbnail rendering, made by the variant worker meanwhile.
+    await waitFor(async () => await server.db.images.countDocuments({ 'variants.status': 'ready' }) === 3, { what: 'the three uploads\' renderings' })
     await server.db.images.insertMany([imageRecord('777', 'archive-2020.png', '2020-01-15T10:00:00Z')])
     await failedUpload(server.uploadQueue.queue)
 
     const profile = await mkdtemp(join(tmpdir(), 'admin-chromium-'))
-    const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, viewport: { width: 1280, height: 900 } })
+    const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: ARGS, headless: true, viewport: { width: 1280, height: 900 }, timezoneId: 'America/Los_Angeles' })
     t.teardown(async () => {
       await context.close()
       await rm(profile, { recursive: true, force: true })
@@ -85,6 +89,36 @@ if (process.env.SKIP_BROWSER_TESTS === '1') {
       t.same((await names(page)).length, 4)
       t.ok(await page.locator('img.thumb').first().evaluate(img => (img as unknown as { complete: boolean, naturalWidth: number }).complete && (img as unknown as { naturalWidth: number }).naturalWidth > 0), 'thumbnails load')
       await page.screenshot({ path: join(ARTIFACTS, 'admin-image-list.png'), fullPage: true })
+    })
+
+    await t.test('at a phone\'s width (390 px) nothing scrolls sideways and search is in reach', async t => {
+      // A name and a URL without a place to break: the worst case for a narrow screen.
+      const [long] = await server.db.images.insertMany([imageRecord('15550001234', `${'very-long-file-name-'.repeat(6)}.png`, '2021-06-01T10:00:00Z')])
+      t.teardown(() => server.db.images.deleteOne({ _id: long!._id }))
+      await page.setViewportSize({ width: 390, height: 844 })
+      type Root = { document: { documentElement: { scrollWidth: number, clientWidth: number } } }
+      const fits = () => page.evaluate(() => {
+        const root = (globalThis as unknown as Root).document.documentElement
+        return { scroll: root.scrollWidth, client: root.clientWidth }
+      })
+      for (const url of ['/admin/images', '/admin/images?range=custom&from=2020-03-01&to=2020-02-01', `/admin/images/${long!._id.toHexString()}`, '/admin/audit', '/admin/accounts']) {
+        await page.goto(`${base}${url}`)
+        const { scroll, client } = await fits()
+        t.ok(scroll <= client, `${url}: page ${scroll}px wide in a ${client}px viewport`)
+      }
+      await page.goto(`${base}/admin/images`)
+      for (const selector of ['form.search button[type=submit]', 'form.search input[name=q]', 'aside.filters >> text=Today', '.custom-range button', '.pager >> text=Next ›']) {
+        const box = (await page.locator(selector).boundingBox())!
+        t.ok(box.x >= 0 && box.x + box.width <= 390, `${selector} is within the width (x ${Math.round(box.x)}, width ${Math.round(box.width)})`)
+      }
+      const search = (await page.locator('form.search button[type=submit]').boundingBox())!
+      t.ok(search.y + search.height <= 844, 'the search button is on the first screen')
+      await page.screenshot({ path: join(ARTIFACTS, 'admin-image-list-390.png'), fullPage: true })
+      await page.goto(`${base}/admin/images?range=custom&from=2020-03-01&to=2020-02-01`)
+      t.ok(await page.locator('#date-error').isVisible(), 'a reversed range is explained beside the form')
+      await page.screenshot({ path: join(ARTIFACTS, 'admin-date-error-390.png'), fullPage: true })
+      await page.setViewportSize({ width: 1280, height: 900 })
+      await page.goto(`${base}/admin/images`)
     })
 
     await t.test('search for a phone number', async t => {
@@ -155,7 +189,16 @@ if (process.env.SKIP_BROWSER_TESTS === '1') {
       await page.goto(`${base}/admin/queues/queue/uploads?status=failed`)
       await page.getByText('the staged file of upload missing-staged-file is missing').first().waitFor()
       t.pass('the failure reason is on the page')
+      // Dates in ADMIN_TIME_ZONE with its name, not in the browser's zone.
+      t.match(await page.locator('time').first().textContent(), /GMT\+5:30/)
+      t.ok(await page.getByText('Times in Asia/Kolkata').isVisible())
       await page.screenshot({ path: join(ARTIFACTS, 'admin-queue-dashboard.png'), fullPage: true })
+      await page.click('#panel-bar >> text=Log out')
+      await page.waitForURL(/\/admin\/logout$/)
+      t.ok(await page.locator('main form[action="/admin/logout"] button').isVisible(), 'log-out asks, and posts')
+      await page.goBack()
+      await page.click('#panel-bar >> text=Back to images')
+      await page.waitForURL(/\/admin\/images$/)
     })
 
     await t.test('log out', async t => {

@@ -27,9 +27,10 @@ t.test('search and the upload-time filter return the right records', async t => 
   const now = new Date()
   const today = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()))
   const at = (offsetMs: number) => new Date(today.getTime() + offsetMs)
-  await app.db.images.insertMany([
-    imageRecord('1234567890', 'today-a.jpg', at(1000)),
-    imageRecord('1234567890', 'three-days.PNG', at(-3 * DAY + 3600_000)),
+  const rendering = (name: string, width: number) => ({ path: `/.variants/x/${name}`, content_type: 'image/webp', size: 10, content_hash: 'h', width, height: width })
+  const [todayA] = await app.db.images.insertMany([
+    imageRecord('1234567890', 'today-a.jpg', at(1000), { variants: { status: 'ready', display: rendering('display.jpg', 2048), thumbnail: rendering('thumbnail.webp', 320), made_at: new Date() } }),
+    imageRecord('1234567890', 'three-days.PNG', at(-3 * DAY + 3600_000), { variants: { status: 'failed', reason: 'the image data is damaged or unreadable (vipspng: libpng read error)', made_at: new Date() } }),
     imageRecord('1234567890', 'old.jpg', '2020-01-15T10:00:00Z'),
     imageRecord('5550001', 'today-b.jpg', at(2000)),
     imageRecord('5550001', 'ten-days.jpg', at(-10 * DAY)),
@@ -41,7 +42,9 @@ t.test('search and the upload-time filter return the right records', async t => 
   t.equal(all.status, 200)
   t.same(all.names, ['today-b.jpg', 'today-a.jpg', 'three-days.PNG', 'ten-days.jpg', 'feb-2020.jpg', 'jan-2020 (1).jpg', 'old.jpg'], 'newest first')
   t.match(all.body, /7 records/)
-  t.match(all.body, /<img class="thumb" src="http:\/\/localhost:3000\/files\/1234567890\/today-a.jpg" alt="" loading="lazy"/, 'thumbnails load straight from image_url')
+  t.match(all.body, new RegExp(`<img class="thumb" src="/i/${todayA!._id.toHexString()}/thumbnail" alt="" loading="lazy"`), 'thumbnails from the service\'s own thumbnail URL, never image_url')
+  t.match(all.body, /<span class="thumb missing size-64" role="img" aria-label="No preview: the image data is damaged or unreadable \(vipspng: libpng read error\)" title="[^"]*"><span class="why">No preview<\/span>/, 'an image that cannot be rendered: a placeholder saying why')
+  t.match(all.body, /aria-label="The preview is being made"[^>]*><span class="why">Preview soon<\/span>/, 'one not rendered yet: a placeholder saying so')
 
   const byPhone = await list(operator, '/admin/images?q=1234567890')
   t.same(byPhone.names, ['today-a.jpg', 'three-days.PNG', 'old.jpg'])
@@ -63,10 +66,19 @@ t.test('search and the upload-time filter return the right records', async t => 
   t.same((await list(operator, '/admin/images?range=custom&from=2020-01-01&to=2020-01-31')).names, ['jan-2020 (1).jpg', 'old.jpg'], 'both days included, the next excluded')
   t.same((await list(operator, '/admin/images?range=custom&from=2020-02-01')).names.includes('feb-2020.jpg'), true, 'open-ended')
   t.same((await list(operator, '/admin/images?range=today&q=5550001')).names, ['today-b.jpg'], 'search and filter together')
-  const bad = await list(operator, '/admin/images?range=custom&from=2020-02-30')
+  // Mistakes in the dates are shown beside the date form on the list itself, with status 400.
+  const bad = await list(operator, '/admin/images?q=1234567890&range=custom&from=2020-02-30')
   t.equal(bad.status, 400)
-  t.match(bad.body, /is not a date/)
-  t.equal((await list(operator, '/admin/images?range=custom&from=2020-03-01&to=2020-02-01')).status, 400)
+  t.match(bad.body, /<form method="get" action="\/admin\/images" class="custom-range invalid">/, 'the list page, not an error page')
+  t.match(bad.body, /<p class="error" id="date-error" role="alert">&#39;2020-02-30&#39; is not a date \(YYYY-MM-DD\)\. The list below is not filtered by date\.<\/p>/)
+  t.match(bad.body, /name="from" value="2020-02-30" aria-invalid="true"/, 'what was typed stays in the form')
+  t.same(bad.names, byPhone.names, 'the search still applies; the dates do not')
+  t.match(bad.body, /3 records match \(dates not applied\)/)
+  const reversed = await list(operator, '/admin/images?range=custom&from=2020-03-01&to=2020-02-01')
+  t.equal(reversed.status, 400)
+  t.match(reversed.body, /id="date-error" role="alert">The start date is after the end date\./)
+  t.match(reversed.body, /name="to" value="2020-02-01" aria-invalid="true"/)
+  t.equal((await list(operator, '/admin/images?range=custom&from=not-a-date-at-all-and-then-some')).status, 400, 'a long value too')
 
   // The operators' time zone decides where "a day" begins.
   const { app: berlin } = await adminApp(t, { ADMIN_TIME_ZONE: 'Europe/Berlin' })
@@ -119,7 +131,53 @@ t.test('pages follow each other without gaps or repeats, both ways, in every ord
     t.equal(link(first.body, 'prev'), undefined, 'no page before the first')
   }
 
-  t.equal((await list(operator, '/admin/images?after=bm90IGEgY3Vyc29y')).status, 400, 'a damaged cursor is a readable error')
+  const damaged = await list(operator, '/admin/images?per=25&after=bm90IGEgY3Vyc29y')
+  t.equal(damaged.status, 400, 'a damaged cursor is a readable error')
+  t.match(damaged.body, /class="flash error" role="alert">The page link is damaged; start again from the first page\. This is the first page\./)
+  t.equal(damaged.names.length, 25, 'on the first page of the list')
+})
+
+t.test('numbered pages: page N of M, first, previous, next and a few numbers', async t => {
+  const { app } = await adminApp(t)
+  const operator = await login(app)
+  const base = Date.UTC(2024, 0, 1)
+  await app.db.images.insertMany(Array.from({ length: 130 }, (_, i) =>
+    imageRecord('1000', `img-${String(i).padStart(3, '0')}.jpg`, new Date(base + i * 60_000))))
+  const pageOf = (body: string) => /data-testid="page-of">([^<]+)</.exec(body)?.[1]
+  const numbers = (body: string) => [...body.matchAll(/<span class="numbers">(.*?)<\/span>\s*<span class="per">/gs)][0]![1]!
+    .replace(/<a href="[^"]*" aria-label="Page \d+">(\d+)<\/a>/g, '$1').replace(/<strong aria-current="page">(\d+)<\/strong>/g, '[$1]')
+    .replace(/<span class="gap">…<\/span>/g, '…').replace(/\s+/g, ' ').trim()
+
+  const first = await list(operator, '/admin/images?per=25')
+  t.equal(pageOf(first.body), 'Page 1 of 6')
+  t.equal(numbers(first.body), '[1] 2 3 … 6')
+  t.match(first.body, /<span class="disabled">« First<\/span>/)
+  t.same(first.names.slice(0, 2), ['img-129.jpg', 'img-128.jpg'])
+
+  // A numbered page (skipping rows) and Next from it (seeking) agree on what comes where.
+  const third = await list(operator, '/admin/images?per=25&page=3')
+  t.equal(third.status, 200)
+  t.equal(pageOf(third.body), 'Page 3 of 6')
+  t.equal(numbers(third.body), '1 2 [3] 4 5 6')
+  t.same(third.names.slice(0, 1), ['img-079.jpg'])
+  const fourth = await list(operator, link(third.body, 'next')!)
+  t.equal(pageOf(fourth.body), 'Page 4 of 6')
+  t.same(fourth.names.slice(0, 1), ['img-054.jpg'])
+  t.match(link(third.body, 'next')!, /page=4/)
+  const back = await list(operator, link(third.body, 'prev')!)
+  t.equal(pageOf(back.body), 'Page 2 of 6')
+  t.same(back.names, (await list(operator, '/admin/images?per=25&page=2')).names)
+  t.match(third.body, /href="\/admin\/images\?per=25">« First<\/a>/)
+  const last = await list(operator, '/admin/images?per=25&page=6')
+  t.equal(last.names.length, 5)
+  t.match(last.body, /<span class="disabled">Next ›<\/span>/)
+
+  // Search and page size carry through the numbers; the count rules stay (numbers only within the counted 10,000).
+  t.equal(pageOf((await list(operator, '/admin/images?q=img-12&per=25')).body), 'Page 1 of 1')
+  const tooFar = await list(operator, '/admin/images?per=25&page=401')
+  t.equal(tooFar.status, 400)
+  t.match(tooFar.body, /Numbered pages go up to 400 at 25 a page; go further with Next\. This is the first page\./)
+  t.equal(pageOf(tooFar.body), 'Page 1 of 6')
 })
 
 t.test('the count is capped, and markup in a record stays text', async t => {
@@ -273,7 +331,7 @@ t.test('bulk delete', async t => {
   t.equal(done.statusCode, 303)
   t.equal(done.headers.location, back, 'back to the same search')
   t.same(await flashes(operator), [
-    'success: Deleted 3 records. Stored files: 2 deleted, 1 already gone from storage.',
+    'success: 3 records deleted. Stored files: 2 files deleted, 1 file already gone from storage.',
     'warning: One selected record had already been deleted.'
   ])
   for (const path of paths) t.notOk(existsSync(path))
@@ -282,4 +340,41 @@ t.test('bulk delete', async t => {
 
   const offSite = await operator.post('/admin/images/delete', { ids: survivor, action: 'delete', file: 'keep', back: 'https://evil.example/' })
   t.equal(offSite.headers.location, '/admin/images', 'back= never leaves the list')
+})
+
+t.test('bulk delete counts stored files, not records, when records share a file', async t => {
+  const { app, dataDir } = await adminApp(t)
+  const operator = await login(app)
+  // A retried upload of the same bytes: two records on one file.
+  const shared = await storedFile(dataDir, '555', 'twice.jpg')
+  const single = await storedFile(dataDir, '555', 'once.jpg')
+  const twins = [await insert(app, imageRecord('555', 'twice.jpg', new Date())), await insert(app, imageRecord('555', 'twice.jpg', new Date()))]
+  await operator.post('/admin/images/delete', { ids: twins, action: 'delete', file: 'delete' })
+  t.same(await flashes(operator), ['success: 2 records deleted; they pointed at 1 stored file: 1 file deleted.'])
+  t.notOk(existsSync(shared))
+
+  // Three records, two files.
+  await storedFile(dataDir, '555', 'twice.jpg')
+  const three = [
+    await insert(app, imageRecord('555', 'twice.jpg', new Date())),
+    await insert(app, imageRecord('555', 'twice.jpg', new Date())),
+    await insert(app, imageRecord('555', 'once.jpg', new Date()))
+  ]
+  await operator.post('/admin/images/delete', { ids: three, action: 'delete', file: 'delete' })
+  t.same(await flashes(operator), ['success: 3 records deleted; they pointed at 2 stored files: 2 files deleted.'])
+  t.notOk(existsSync(single))
+
+  // Kept files are counted the same way.
+  const kept = [await insert(app, imageRecord('556', 'k.jpg', new Date())), await insert(app, imageRecord('556', 'k.jpg', new Date()))]
+  await operator.post('/admin/images/delete', { ids: kept, action: 'delete', file: 'keep' })
+  t.same(await flashes(operator), ['success: 2 records deleted; they pointed at 1 stored file: 1 file kept.'])
+
+  // The audit log says what happened to the records and to the files.
+  const events = await app.db.connection.collection('audit_events').find({ action: 'image.delete' }).sort({ at: 1, _id: 1 }).toArray()
+  t.equal(events.length, 3)
+  t.equal(events[0]!.actor, 'alice')
+  t.equal(events[0]!.details.summary, '2 records deleted; they pointed at 1 stored file: 1 file deleted.')
+  const files = (events[1]!.details.stored_files as Array<{ file: string }>).sort((a, b) => a.file.localeCompare(b.file))
+  t.same(files, [{ file: 'local:/555/once.jpg', outcome: 'deleted' }, { file: 'local:/555/twice.jpg', outcome: 'deleted' }], 'each stored file once')
+  t.equal(events[2]!.details.files, 'kept')
 })

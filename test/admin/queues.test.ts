@@ -14,6 +14,11 @@ t.test('the queue dashboard shows a failed job with its reason, and retries it',
   t.equal(page.statusCode, 200)
   t.match(page.body, /<base href="\/admin\/queues\/?"/, 'the dashboard knows where it is mounted')
   t.match(page.headers['content-security-policy'], /style-src 'self' 'unsafe-inline'/, 'its own policy')
+  // Its header leads back to the panel and out of it, and its dates are in the panel's zone.
+  const ui = JSON.parse(/<script id="__UI_CONFIG__" type="application\/json">(.*?)<\/script>/s.exec(page.body)![1]!)
+  t.same(ui.miscLinks.map((l: { url: string }) => l.url), ['/admin/images', '/admin/audit', '/admin/logout'])
+  for (const kind of ['short', 'common', 'full']) t.equal(ui.dateFormats[kind].timeZone, 'UTC', `${kind} dates in ADMIN_TIME_ZONE`)
+  t.equal(ui.environment.label, 'Times in UTC')
   const script = /src="(static\/js\/main\.[^"]+)"/.exec(page.body)![1]
   t.equal((await operator.request({ method: 'GET', url: `/admin/queues/${script}` })).statusCode, 200, 'its assets load with a session')
   t.equal((await app.inject({ method: 'GET', url: `/admin/queues/${script}` })).statusCode, 401, 'and not without')

@@ -5,6 +5,7 @@ import { customRange, presetRange } from '../../src/admin/images/date-ranges.ts'
 import { decodeCursor, encodeCursor, listFilter, listParams } from '../../src/admin/images/list-query.ts'
 import { formatDateTime, fromDateTimeLocal } from '../../src/admin/images/time-zone.ts'
 import { html, safeUrl } from '../../src/admin/views/html.ts'
+import { pageNumbers } from '../../src/admin/views/image-list.ts'
 import { loadConfig } from '../../src/config.ts'
 import { Types } from 'mongoose'
 
@@ -73,4 +74,13 @@ t.test('admin settings are validated with messages naming the setting', async t 
   t.throws(() => loadConfig({ ...base, ADMIN_SESSION_TTL_SECONDS: '7200', ADMIN_SESSION_MAX_AGE_SECONDS: '3600' }), /ADMIN_SESSION_MAX_AGE_SECONDS must not be less than ADMIN_SESSION_TTL_SECONDS/)
   t.throws(() => loadConfig({ ...base, ADMIN_ENABLED: 'maybe' }), /ADMIN_ENABLED/)
   t.equal(loadConfig({ ...base, ADMIN_BOOTSTRAP_USERNAME: 'Root', ADMIN_BOOTSTRAP_PASSWORD: 'long enough password' }).admin.bootstrap?.username, 'root')
+})
+
+t.test('page numbers: the first, the neighbours, the last counted; gaps marked', async t => {
+  t.same(pageNumbers(1, 1, 200), [1])
+  t.same(pageNumbers(1, 6, 200), [1, 2, 3, null, 6])
+  t.same(pageNumbers(4, 12, 200), [1, 2, 3, 4, 5, 6, null, 12])
+  // Past 10,000 matches nobody counted the pages: numbers stop at the last counted one.
+  t.same(pageNumbers(3, undefined, 200), [1, 2, 3, 4, 5, null, 200, null])
+  t.same(pageNumbers(250, undefined, 200), [1, null, 200, null, 250, null], 'reached with Next past the counted pages')
 })

@@ -48,6 +48,13 @@ export async function testEnv (t: Teardown, overrides: Record<string, string> = 
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PUBLIC_BASE_URL: 'http://localhost:3000',
     UPLOAD_WAIT_MS: '30000',
+    // Every inject() comes from one address and waitFor polls: limits that never trip, still
+    // checked on every request (test/http/rate-limits.test.ts sets real ones).
+    RATE_LIMIT_UPLOADS_PER_MINUTE: '1000000',
+    RATE_LIMIT_LOOKUPS_PER_MINUTE: '1000000',
+    // Test files run in parallel on a busy machine: an event loop that lags past a second must
+    // not turn a test's request into a 503 (test/http/operations.test.ts tests load shedding).
+    PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
     ...overrides
   }
   t.teardown(async () => {

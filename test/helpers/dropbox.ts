@@ -16,7 +16,10 @@ export async function dropboxEmulator (t: Teardown, faults: Partial<Faults> = {}
       DROPBOX_REFRESH_TOKEN: emulator.refreshToken,
       DROPBOX_API_BASE_URL: emulator.url,
       // Batches commit soon after the first entry, keeping tests quick.
-      DROPBOX_BATCH_WINDOW_MS: '10'
+      DROPBOX_BATCH_WINDOW_MS: '10',
+      // The Dropbox sync stays out of tests that are not about it (their call counts, their files);
+      // test/worker/dropbox-sync*.test.ts turn it on.
+      DROPBOX_SYNC_INTERVAL_MS: '0'
     }
   }
 }

@@ -39,7 +39,16 @@ export function randomPng (approxBytes = 2048): Buffer {
   ])
 }
 
-/** A JPEG header followed by random bytes: enough for content sniffing. */
+/**
+ * A JPEG's markers up to its image data (SOI, a JFIF APP0, a start of scan) followed by random
+ * bytes as that data: enough for content sniffing and for the location check, which reads the
+ * markers before the scan and never the data.
+ */
 export function fakeJpeg (bytes = 1024): Buffer {
-  return Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01]), randomBytes(Math.max(0, bytes - 12))])
+  const head = Buffer.from([
+    0xff, 0xd8, // SOI
+    0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0x00, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, // APP0 JFIF
+    0xff, 0xda, 0x00, 0x08, 0x01, 0x01, 0x00, 0x00, 0x3f, 0x00 // SOS
+  ])
+  return Buffer.concat([head, randomBytes(Math.max(0, bytes - head.length))])
 }

@@ -1,4 +1,5 @@
 import { readdir } from 'node:fs/promises'
+import { join, relative } from 'node:path'
 import { Queue } from 'bullmq'
 import type { Config } from '../../src/config.ts'
 import { UPLOAD_QUEUE } from '../../src/queue/upload-jobs.ts'
@@ -14,6 +15,8 @@ export async function jobCount (config: Config): Promise<number> {
   }
 }
 
+/** Every file under the staging directory, in subdirectories too (resumable uploads keep theirs there). */
 export async function stagedFiles (config: Config): Promise<string[]> {
-  return readdir(config.stagingDir).catch(() => [])
+  const entries = await readdir(config.stagingDir, { recursive: true, withFileTypes: true }).catch(() => [])
+  return entries.filter(e => e.isFile()).map(e => relative(config.stagingDir, join(e.parentPath, e.name))).sort()
 }

@@ -16,11 +16,19 @@ t.test('GET /api/get-phone/ answers as the contract shows', async t => {
     content_type: 'image/jpeg',
     content_hash: 'h'
   })
-  await app.db.images.insertMany([
+  const [first, second] = await app.db.images.insertMany([
     record('1234567890', 'image1.jpg', '2024-12-17T12:30:45Z'),
     record('1234567890', 'image2.jpg', '2024-12-17T12:31:00Z'),
     record('999', 'other.jpg', '2024-12-17T12:31:00Z')
   ])
+  // The additive `images`: each record with its id, time and stable URLs on PUBLIC_BASE_URL.
+  const entry = (id: string, name: string, at: string) => ({
+    upload_id: id,
+    file_name: name,
+    image_url: `https://www.dropbox.com/s/x/${name}?raw=1`,
+    uploaded_at: at,
+    urls: { original: `http://localhost:3000/i/${id}`, display: `http://localhost:3000/i/${id}/display`, thumbnail: `http://localhost:3000/i/${id}/thumbnail` }
+  })
 
   for (const url of ['/api/get-phone/?phone_number=1234567890', '/api/get-phone?phone_number=1234567890', '/api/get-phone/?phone_number=%2B1%20(234)%20567-890']) {
     const res = await app.inject({ method: 'GET', url })
@@ -30,8 +38,13 @@ t.test('GET /api/get-phone/ answers as the contract shows', async t => {
       image_urls: {
         'image2.jpg': 'https://www.dropbox.com/s/x/image2.jpg?raw=1',
         'image1.jpg': 'https://www.dropbox.com/s/x/image1.jpg?raw=1'
-      }
+      },
+      images: [
+        entry(second!._id.toHexString(), 'image2.jpg', '2024-12-17T12:31:00.000Z'),
+        entry(first!._id.toHexString(), 'image1.jpg', '2024-12-17T12:30:45.000Z')
+      ]
     }, url)
+    t.same(Object.keys(res.json()), ['phone_number', 'image_urls', 'images'], 'the contract\'s fields first, as they were')
   }
 
   const missing = await app.inject({ method: 'GET', url: '/api/get-phone/' })

@@ -31,6 +31,8 @@ t.test('uploads images and answers as the contract shows', async t => {
     t.equal(result.message, `File '${result.filename}' uploaded successfully to local storage`)
     t.equal(result.status, 'uploaded')
     t.match(result.image_url, /^http:\/\/localhost:3000\/files\/1234567890\//)
+    const base = `http://localhost:3000/i/${result.upload_id}`
+    t.same(result.urls, { original: base, display: `${base}/display`, thumbnail: `${base}/thumbnail` }, 'the stable URLs, beside image_url')
   }
 
   // The URL serves exactly the uploaded bytes.
@@ -47,10 +49,9 @@ t.test('uploads images and answers as the contract shows', async t => {
 
   const lookup = await app.inject({ method: 'GET', url: '/api/get-phone/?phone_number=1234567890' })
   t.equal(lookup.statusCode, 200)
-  t.same(lookup.json(), {
-    phone_number: '1234567890',
-    image_urls: Object.fromEntries(body.results.map((r: { filename: string, image_url: string }) => [r.filename, r.image_url]))
-  })
+  t.same(lookup.json().phone_number, '1234567890')
+  t.same(lookup.json().image_urls, Object.fromEntries(body.results.map((r: { filename: string, image_url: string }) => [r.filename, r.image_url])))
+  t.same(lookup.json().images.map((i: { upload_id: string }) => i.upload_id).sort(), body.results.map((r: { upload_id: string }) => r.upload_id).sort(), 'and each image, by id')
 })
 
 t.test('accepts images[], the phone number after the files, and the path without its slash', async t => {

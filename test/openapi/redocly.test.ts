@@ -33,7 +33,7 @@ t.test('the OpenAPI document lints clean under Redocly\'s recommended rules, off
   const report = JSON.parse(stdout) as LintReport
   const problems = report.problems.map(p => `${p.severity} ${p.ruleId} at ${p.location[0]?.pointer}: ${p.message}`)
   t.same(problems, [], 'no problem')
-  t.same(report.totals, { errors: 0, warnings: 0, ignored: 3 }, 'only the three exceptions of .redocly.lint-ignore.yaml are ignored')
+  t.same(report.totals, { errors: 0, warnings: 0, ignored: 5 }, 'only the five exceptions of .redocly.lint-ignore.yaml are ignored')
   t.equal(code, 0, 'redocly lint succeeds', { stderr })
   t.notMatch(stderr, NETWORK_ATTEMPT, 'Redocly never reached for the network')
 })

@@ -1,4 +1,5 @@
 import type { Types } from 'mongoose'
+import { variantFolder } from '../../core/image-variants.ts'
 import type { ImageModel } from '../../models/image.ts'
 import type { Storage } from '../../storage/storage.ts'
 
@@ -12,6 +13,8 @@ export type FileOutcome =
 export interface DeleteOutcome {
   id: string
   fileName: string
+  /** The stored file ("storage:path"): several records may share one, so reports count these. */
+  fileKey: string
   recordDeleted: boolean
   file: FileOutcome
   /** Why the file could not be deleted, for the operator. */
@@ -23,6 +26,7 @@ interface Target {
   file_name: string
   storage: string
   storage_path: string
+  variants?: { status: string } | null
 }
 
 const CONCURRENCY = 4
@@ -34,7 +38,7 @@ const CONCURRENCY = 4
  * dead link, visible, and deleting it again finishes the job ("already gone").
  */
 export async function deleteImages (images: ImageModel, storage: Storage, ids: Types.ObjectId[], alsoFile: boolean): Promise<DeleteOutcome[]> {
-  const targets = await images.find({ _id: { $in: ids } }, { file_name: 1, storage: 1, storage_path: 1 }).lean<Target[]>()
+  const targets = await images.find({ _id: { $in: ids } }, { file_name: 1, storage: 1, storage_path: 1, variants: 1 }).lean<Target[]>()
   const removals = new Map<string, Promise<FileOutcome>>()
   const outcomes: DeleteOutcome[] = []
   const queue = [...targets]
@@ -45,13 +49,22 @@ export async function deleteImages (images: ImageModel, storage: Storage, ids: T
   }
 
   const deleteOne = async (target: Target): Promise<DeleteOutcome> => {
-    const base = { id: target._id.toHexString(), fileName: target.file_name }
+    const base = { id: target._id.toHexString(), fileName: target.file_name, fileKey: keyOf(target) }
     let file: FileOutcome = 'kept'
     if (alsoFile) {
       try {
         file = await removeFile(target)
       } catch (err) {
         return { ...base, recordDeleted: false, file: 'failed', error: describe(err) }
+      }
+    }
+    // The image's renderings are the record's, never shared and never kept: they go with it,
+    // before it, so none is left in storage that no record names.
+    if (target.variants?.status === 'ready' && target.storage === storage.kind) {
+      try {
+        await storage.remove(variantFolder(base.id))
+      } catch (err) {
+        return { ...base, recordDeleted: false, file, error: `its display rendering and thumbnail could not be deleted (${describe(err)})` }
       }
     }
     try {
@@ -64,7 +77,7 @@ export async function deleteImages (images: ImageModel, storage: Storage, ids: T
 
   // Several records of one deletion may share a file: it is removed once, for all of them.
   const removeFile = (target: Target): Promise<FileOutcome> => {
-    const key = `${target.storage}:${target.storage_path}`
+    const key = keyOf(target)
     let removal = removals.get(key)
     if (!removal) {
       removal = removeUnshared(target)
@@ -87,6 +100,8 @@ export async function deleteImages (images: ImageModel, storage: Storage, ids: T
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, targets.length) }, work))
   return outcomes
 }
+
+const keyOf = (target: Target): string => `${target.storage}:${target.storage_path}`
 
 function describe (err: unknown): string {
   const message = err instanceof Error ? err.message : String(err)

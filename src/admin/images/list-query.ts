@@ -15,13 +15,16 @@ const CURSOR = '^[A-Za-z0-9_-]{1,600}$'
 export const ListQuery = Type.Object({
   q: Type.Optional(Type.String({ maxLength: 200 })),
   range: Type.Optional(Type.Union([Type.Literal(''), ...RANGE_CHOICES.map(c => Type.Literal(c.key)), Type.Literal('custom')])),
-  from: Type.Optional(Type.String({ maxLength: 10 })),
-  to: Type.Optional(Type.String({ maxLength: 10 })),
+  // Checked by the filter, which says what is wrong beside the form rather than on an error page.
+  from: Type.Optional(Type.String({ maxLength: 100 })),
+  to: Type.Optional(Type.String({ maxLength: 100 })),
   sort: Type.Optional(Type.Union(SORT_COLUMNS.map(c => Type.Literal(c)))),
   dir: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')])),
   per: Type.Optional(Type.Union(PAGE_SIZES.map(n => Type.Literal(n)))),
   after: Type.Optional(Type.String({ pattern: CURSOR })),
-  before: Type.Optional(Type.String({ pattern: CURSOR }))
+  before: Type.Optional(Type.String({ pattern: CURSOR })),
+  /** The page's number: shown, and without a cursor reached by skipping (see listPage). */
+  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 }))
 })
 export type ListQueryString = Static<typeof ListQuery>
 
@@ -36,6 +39,8 @@ export interface ListParams {
   per: number
   after?: string
   before?: string
+  /** 1 for the first page. */
+  page: number
 }
 
 export function listParams (query: ListQueryString): ListParams {
@@ -50,12 +55,23 @@ export function listParams (query: ListQueryString): ListParams {
     dir: query.dir ?? (sort === 'uploaded_at' ? 'desc' : 'asc'),
     per: query.per ?? 50,
     after: query.after,
-    before: query.before
+    before: query.before,
+    page: query.page ?? 1
   }
 }
 
 export class ListQueryError extends Error {
   override name = 'ListQueryError'
+}
+
+/** A mistake in the upload-time filter (a date that is none, a range that ends before it starts). */
+export class DateFilterError extends ListQueryError {
+  override name = 'DateFilterError'
+}
+
+/** Numbered pages are reached by skipping rows, so only as far as the count goes. */
+export function lastSkippablePage (per: number): number {
+  return Math.ceil(COUNT_CAP / per)
 }
 
 const escapeRegex = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
@@ -82,7 +98,7 @@ export function timeRange (params: ListParams, now: Date, timeZone: string): Tim
   if (params.range === '') return {}
   if (params.range !== 'custom') return presetRange(params.range, now, timeZone)
   const range = customRange(params.from, params.to, timeZone)
-  if (typeof range === 'string') throw new ListQueryError(range)
+  if (typeof range === 'string') throw new DateFilterError(range)
   return range
 }
 
@@ -128,7 +144,7 @@ function seek (sort: SortColumn, dir: 'asc' | 'desc', cursor: Cursor): QueryFilt
   return { $or: [{ [sort]: { [op]: cursor.value } }, { [sort]: cursor.value, _id: { [op]: cursor.id } }] }
 }
 
-export type ListRow = Pick<ImageRecord, SortColumn> & { _id: Types.ObjectId }
+export type ListRow = Pick<ImageRecord, SortColumn | 'variants'> & { _id: Types.ObjectId }
 
 export interface ListPage {
   rows: ListRow[]
@@ -138,6 +154,10 @@ export interface ListPage {
   /** Matching records, counted up to COUNT_CAP. */
   total: number
   totalCapped: boolean
+  /** This page's number (1 when nothing comes before it, whatever the link said). */
+  page: number
+  /** How many pages there are; undefined past COUNT_CAP, where nobody counted. */
+  pages?: number
 }
 
 const flip = (dir: 'asc' | 'desc'): 'asc' | 'desc' => dir === 'asc' ? 'desc' : 'asc'
@@ -146,7 +166,9 @@ const order = (dir: 'asc' | 'desc'): 1 | -1 => dir === 'asc' ? 1 : -1
 /**
  * One page of the list. Fetches one row more than the page to learn whether another page
  * follows, so no count is needed for the links. Every sort is backed by an index on
- * (column, _id), so on MongoDB a page costs the same at any depth.
+ * (column, _id), so on MongoDB a page reached by a cursor (Next, Previous) costs the same at any
+ * depth. A numbered page without a cursor skips rows instead, which is allowed only within the
+ * counted COUNT_CAP rows: a bounded cost, and the numbers shown are only the counted ones.
  */
 export async function listPage (images: ImageModel, params: ListParams, now: Date, timeZone: string): Promise<ListPage> {
   const filter = listFilter(params, now, timeZone)
@@ -154,10 +176,15 @@ export async function listPage (images: ImageModel, params: ListParams, now: Dat
   const cursorText = params.before ?? params.after
   const dir = backwards ? flip(params.dir) : params.dir
   const where = cursorText === undefined ? filter : { $and: [filter, seek(params.sort, dir, decodeCursor(cursorText, params.sort))] }
+  if (cursorText === undefined && params.page > lastSkippablePage(params.per)) {
+    throw new ListQueryError(`Numbered pages go up to ${lastSkippablePage(params.per).toLocaleString('en-US')} at ${params.per} a page; go further with Next.`)
+  }
+  const skip = cursorText === undefined ? (params.page - 1) * params.per : 0
 
   const [found, total] = await Promise.all([
-    images.find(where, { phone_number: 1, file_name: 1, image_url: 1, uploaded_at: 1 })
+    images.find(where, { phone_number: 1, file_name: 1, image_url: 1, uploaded_at: 1, variants: 1 })
       .sort({ [params.sort]: order(dir), _id: order(dir) })
+      .skip(skip)
       .limit(params.per + 1)
       .lean<ListRow[]>(),
     images.countDocuments(filter, { limit: COUNT_CAP + 1 })
@@ -168,12 +195,17 @@ export async function listPage (images: ImageModel, params: ListParams, now: Dat
   const first = rows[0]
   const last = rows.at(-1)
   const cursor = (row: ListRow | undefined) => row && encodeCursor(row, params.sort)
+  const prev = backwards ? (more ? cursor(first) : undefined) : (cursorText !== undefined || skip > 0 ? cursor(first) : undefined)
+  const totalCapped = total > COUNT_CAP
   return {
     rows,
     // Coming from a later page, one follows; otherwise only if a row beyond the page was found.
     next: backwards || more ? cursor(last) : undefined,
-    prev: backwards ? (more ? cursor(first) : undefined) : (cursorText !== undefined ? cursor(first) : undefined),
+    prev,
     total: Math.min(total, COUNT_CAP),
-    totalCapped: total > COUNT_CAP
+    totalCapped,
+    // Rows added or removed since the link was made can shift the pages; the first stays first.
+    page: prev === undefined && rows.length > 0 ? 1 : params.page,
+    pages: totalCapped ? undefined : Math.max(1, Math.ceil(total / params.per))
   }
 }

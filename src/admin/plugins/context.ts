@@ -16,6 +16,11 @@ declare module 'fastify' {
 
 export const SESSION_COOKIE = 'admin_session'
 
+/** The session cookie's attributes, for setting and clearing it alike. */
+export function sessionCookieOptions (secure: boolean) {
+  return { path: '/admin', httpOnly: true, sameSite: 'strict', secure } as const
+}
+
 export function sendHtml (reply: FastifyReply, status: number, page: Html): FastifyReply {
   return reply.code(status).type('text/html; charset=utf-8').send(page.text)
 }
@@ -25,7 +30,7 @@ export async function pageContext (request: FastifyRequest): Promise<PageContext
   const session = request.adminSession
   if (!session) return {}
   const flashes = await request.server.admin.sessions.takeFlashes(session)
-  return { username: session.username, csrfToken: session.csrfToken, flashes }
+  return { username: session.username, csrfToken: session.csrfToken, flashes, superuser: request.adminAccount?.superuser === true }
 }
 
 /** The current session; the guard has already turned anonymous requests away. */

@@ -1,14 +1,14 @@
 import helmet from '@fastify/helmet'
 import fp from 'fastify-plugin'
 
-// The panel's own pages load only their stylesheet and script from here; thumbnails come from
-// wherever image_url points (Dropbox, the local /files route), without a Referer that would
-// carry the admin's search terms along.
+// The panel's own pages load only their stylesheet and script from here, and previews from the
+// service's own rendering URLs (/i/{id}/thumbnail, /display): same origin, so no page view ever
+// spends Dropbox shared-link traffic (a link over its daily cap is banned).
 export const PANEL_CSP = {
   defaultSrc: ["'none'"],
   scriptSrc: ["'self'"],
   styleSrc: ["'self'"],
-  imgSrc: ['*'],
+  imgSrc: ["'self'"],
   connectSrc: ["'self'"],
   formAction: ["'self'"],
   frameAncestors: ["'none'"],
@@ -19,7 +19,6 @@ export default fp(async (fastify) => {
   await fastify.register(helmet, {
     contentSecurityPolicy: { useDefaults: false, directives: PANEL_CSP },
     referrerPolicy: { policy: 'no-referrer' },
-    // Thumbnails are cross-origin images that send no CORP header.
     crossOriginEmbedderPolicy: false,
     hsts: fastify.config.admin.cookieSecure ? { maxAge: 180 * 24 * 3600 } : false
   })

@@ -1,7 +1,7 @@
 import cookie from '@fastify/cookie'
 import fp from 'fastify-plugin'
 import { adminUserModel } from '../../models/admin-user.ts'
-import { AccountError, AdminAccounts } from '../auth/accounts.ts'
+import { AccountError, AdminAccounts, type AccountState } from '../auth/accounts.ts'
 import type { Redis } from 'ioredis'
 import { connected, producerConnection } from '../../queue/redis.ts'
 import { SessionStore, type AdminSession } from '../auth/session-store.ts'
@@ -18,6 +18,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     adminSession: AdminSession | null
+    /** What the session's account may do, read from the account on this request. */
+    adminAccount: AccountState | null
   }
 }
 
@@ -49,13 +51,19 @@ export default fp(async (fastify) => {
 
   await fastify.register(cookie)
   fastify.decorateRequest('adminSession', null)
+  fastify.decorateRequest('adminAccount', null)
   fastify.addHook('onRequest', async (request) => {
     const sid = request.cookies[SESSION_COOKIE]
     if (!sid) return
     const session = await sessions.get(sid)
     if (!session) return
-    // A deleted account or a changed password ends the session on its next request.
-    if (await accounts.stillValid(session)) request.adminSession = session
-    else await sessions.destroy(sid)
+    // A deleted or disabled account or a changed password ends the session on its next request.
+    const state = await accounts.current(session)
+    if (state) {
+      request.adminSession = session
+      request.adminAccount = state
+    } else {
+      await sessions.destroy(sid)
+    }
   })
 }, { name: 'admin-sessions', dependencies: ['config', 'database'] })

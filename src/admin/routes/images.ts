@@ -2,14 +2,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Types } from 'mongoose'
 import { Type } from 'typebox'
 import { HttpError } from '../../core/http-error.ts'
+import { FERRETDB_LIST_NOTE, ferretdbVersion } from '../images/database-engine.ts'
 import { deleteImages } from '../images/delete.ts'
-import { deleteReport } from '../images/delete-report.ts'
+import { deleteReport, fileOutcomes } from '../images/delete-report.ts'
 import { checkEdit, EditForm } from '../images/edit.ts'
-import { ListQuery, ListQueryError, listPage, listParams } from '../images/list-query.ts'
+import { DateFilterError, ListQuery, ListQueryError, listPage, listParams } from '../images/list-query.ts'
+import { audit } from '../plugins/audit.ts'
 import { pageContext, sendHtml, sessionOf } from '../plugins/context.ts'
 import { deleteConfirmPage, type DeleteTarget } from '../views/delete-confirm.ts'
 import { formStateOf, imageDetailPage, type ImageDocument } from '../views/image-detail.ts'
-import { imageListPage } from '../views/image-list.ts'
+import { imageListPage, type ListProblems } from '../views/image-list.ts'
 
 const ObjectIdString = Type.String({ pattern: '^[0-9a-fA-F]{24}$' })
 const IdParams = Type.Object({ id: ObjectIdString })
@@ -32,22 +34,36 @@ const EDITABLE = ['phone_number', 'file_name', 'image_url', 'uploaded_at'] as co
 const same = (a: unknown, b: unknown): boolean => a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b
 
 const notFound = (): HttpError => new HttpError(404, 'No image has this id; it may have been deleted.')
-const TARGET_FIELDS = { phone_number: 1, file_name: 1, image_url: 1, storage: 1, storage_path: 1 }
+const TARGET_FIELDS = { phone_number: 1, file_name: 1, image_url: 1, storage: 1, storage_path: 1, variants: 1 }
 
 const imageRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { timeZone } = fastify.config.admin
   const images = fastify.db.images
 
+  // A mistake in the request (dates, a page link) is shown on the list itself, beside what caused
+  // it, with status 400: the operator corrects it there instead of going back from an error page.
   fastify.get('/images', { schema: { hide: true, querystring: ListQuery } }, async (request, reply) => {
-    const params = listParams(request.query)
-    let page
-    try {
-      page = await listPage(images, params, new Date(), timeZone)
-    } catch (err) {
-      if (err instanceof ListQueryError) throw new HttpError(400, err.message)
-      throw err
+    let params = listParams(request.query)
+    const problems: ListProblems = {}
+    const now = new Date()
+    for (;;) {
+      try {
+        const [page, ferretdb] = await Promise.all([listPage(images, params, now, timeZone), ferretdbVersion(fastify.db.connection)])
+        const status = problems.dates || problems.page ? 400 : 200
+        return sendHtml(reply, status, imageListPage(await pageContext(request), params, page, timeZone, problems, ferretdb === undefined ? undefined : FERRETDB_LIST_NOTE))
+      } catch (err) {
+        if (err instanceof DateFilterError && !problems.dates) {
+          problems.dates = { from: params.from, to: params.to, message: err.message }
+          params = { ...params, range: '', from: '', to: '', after: undefined, before: undefined, page: 1 }
+        } else if (err instanceof ListQueryError && !problems.page) {
+          problems.page = `${err.message} This is the first page.`
+          params = { ...params, after: undefined, before: undefined, page: 1 }
+        } else {
+          if (err instanceof ListQueryError) throw new HttpError(400, err.message)
+          throw err
+        }
+      }
     }
-    return sendHtml(reply, 200, imageListPage(await pageContext(request), params, page, timeZone))
   })
 
   fastify.get('/images/:id', { schema: { hide: true, params: IdParams } }, async (request, reply) => {
@@ -72,6 +88,11 @@ const imageRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     const result = await images.updateOne({ _id: image._id }, { $set: fields }, { runValidators: true })
     if (result.matchedCount === 0) throw notFound()
     request.log.info({ admin: session.username, imageId: request.params.id, changed }, 'admin edited an image record')
+    if (changed.length > 0) {
+      const was = Object.fromEntries(changed.map(k => [k, image[k]]))
+      const now = Object.fromEntries(changed.map(k => [k, fields[k]]))
+      await audit(request, 'image.edit', image.file_name, { summary: `Changed ${changed.join(', ')}.`, id: request.params.id, was, now })
+    }
     await fastify.admin.sessions.flash(session, {
       kind: 'success',
       text: changed.length > 0 ? `Saved '${fields.file_name}' (changed: ${changed.join(', ')}).` : 'Nothing changed.'
@@ -106,7 +127,17 @@ const imageRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
     const outcomes = await deleteImages(images, fastify.storage, objectIds, choice === 'delete')
     request.log.info({ admin: session.username, alsoFile: choice === 'delete', outcomes }, 'admin deleted image records')
-    for (const flash of deleteReport(outcomes, ids.length)) await fastify.admin.sessions.flash(session, flash)
+    const report = deleteReport(outcomes, ids.length)
+    const deleted = outcomes.filter(o => o.recordDeleted)
+    if (outcomes.length > 0) {
+      await audit(request, 'image.delete', deleted.length === 1 ? deleted[0]!.fileName : `${deleted.length} records`, {
+        summary: report.map(f => f.text).join(' '),
+        files: choice === 'delete' ? 'deleted with their records' : 'kept',
+        records: outcomes.map(o => ({ id: o.id, file_name: o.fileName, deleted: o.recordDeleted, file: o.file, ...(o.error !== undefined && { error: o.error }) })),
+        stored_files: [...fileOutcomes(deleted)].map(([file, outcome]) => ({ file, outcome }))
+      })
+    }
+    for (const flash of report) await fastify.admin.sessions.flash(session, flash)
     return reply.redirect(back, 303)
   })
 }

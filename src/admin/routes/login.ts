@@ -4,8 +4,9 @@ import { Type } from 'typebox'
 import { HttpError } from '../../core/http-error.ts'
 import { FailedLogins } from '../auth/failed-logins.ts'
 import { normalizeUsername } from '../../core/admin-account-rules.ts'
-import { SESSION_COOKIE, sendHtml, sessionOf } from '../plugins/context.ts'
-import { loginPage } from '../views/login.ts'
+import { audit } from '../plugins/audit.ts'
+import { SESSION_COOKIE, pageContext, sendHtml, sessionCookieOptions, sessionOf } from '../plugins/context.ts'
+import { loginPage, logoutPage } from '../views/login.ts'
 
 const FAILURES_PER_ACCOUNT = 10
 const FAILURE_WINDOW_MS = 15 * 60 * 1000
@@ -22,7 +23,7 @@ const minutes = (seconds: number): string => seconds < 90 ? `${seconds} seconds`
 
 const loginRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const { admin, queuePrefix } = fastify.config
-  const cookieOptions = { path: '/admin', httpOnly: true, sameSite: 'strict', secure: admin.cookieSecure } as const
+  const cookieOptions = sessionCookieOptions(admin.cookieSecure)
   const failed = new FailedLogins(fastify.admin.redis, queuePrefix, FAILURES_PER_ACCOUNT, FAILURE_WINDOW_MS)
 
   // Counted in Redis, so the limit holds across every API process.
@@ -76,6 +77,12 @@ const loginRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
 
     const identity = await fastify.admin.accounts.authenticate(request.body.username, password)
+    if (identity === 'disabled') {
+      // Said only to someone who knows the password; a wrong password never learns it.
+      request.log.warn({ username: account }, 'admin login refused: the account is disabled')
+      await fastify.adminAudit.record({ actor: account, action: 'login.refused', target: account, details: { summary: 'Login refused: the account is disabled.', ip: request.ip } })
+      return sendHtml(reply.header('cache-control', 'no-store'), 403, loginPage({ next, username: request.body.username, error: 'This account is disabled. A superuser can enable it on the Accounts page.' }))
+    }
     if (!identity) {
       await failed.record(account)
       request.log.warn({ username: account }, 'admin login failed')
@@ -87,13 +94,21 @@ const loginRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     if (request.adminSession) await fastify.admin.sessions.destroy(request.adminSession.sid)
     const session = await fastify.admin.sessions.create(identity)
     request.log.info({ username: identity.username }, 'admin logged in')
+    await fastify.adminAudit.record({ actor: identity.username, action: 'login', target: identity.username, details: { ip: request.ip } })
     return reply.setCookie(SESSION_COOKIE, session.sid, cookieOptions).redirect(safeNext(next), 303)
+  })
+
+  // Bull Board's header can only link (GET); logging out stays a POST with the form token, so a
+  // link, an image or a prefetch can never log anyone out. This page asks for it.
+  fastify.get('/logout', { schema: { hide: true } }, async (request, reply) => {
+    return sendHtml(reply, 200, logoutPage(await pageContext(request)))
   })
 
   fastify.post('/logout', { schema: { hide: true } }, async (request, reply) => {
     const session = sessionOf(request)
     await fastify.admin.sessions.destroy(session.sid)
     request.log.info({ username: session.username }, 'admin logged out')
+    await audit(request, 'logout', session.username)
     return reply.clearCookie(SESSION_COOKIE, cookieOptions).redirect('/admin/login?logged_out=1', 303)
   })
 }

@@ -1,4 +1,5 @@
 import { createBullBoard } from '@bull-board/api'
+import type { UIConfig } from '@bull-board/api/typings/app'
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter'
 import { FastifyAdapter } from '@bull-board/fastify'
 import type { FastifyPluginAsync } from 'fastify'
@@ -31,6 +32,44 @@ const ALLOWED_CHANGES = [
 const READS = new Set(['GET', 'HEAD'])
 
 /**
+ * The dashboard's header: the way back to the panel and out of it (its menu can only link, so
+ * "Log out" opens the panel's log-out page, whose button posts), and every date in the operators'
+ * zone. Bull Board formats dates in the browser with Intl.DateTimeFormat and these options, so
+ * one `timeZone` in all three formats (today, this year, older) puts its times in ADMIN_TIME_ZONE;
+ * the zone's name goes beside each time and in the badge.
+ */
+export function boardUiConfig (timeZone: string): UIConfig {
+  const format: Intl.DateTimeFormatOptions = {
+    timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23', timeZoneName: 'short'
+  }
+  return {
+    boardTitle: 'Upload queue',
+    miscLinks: [
+      { text: 'Back to images', url: '/admin/images' },
+      { text: 'Audit log', url: '/admin/audit' },
+      { text: 'Log out', url: '/admin/logout' }
+    ],
+    hideDocsLink: true,
+    dateFormats: { short: format, common: format, full: format },
+    environment: { label: `Times in ${timeZone}`, color: '#203040', textColor: '#ffffff' }
+  }
+}
+
+// Bull Board puts miscLinks in an unlabelled menu behind an icon, where a first-time operator
+// does not look; this bar keeps the way back in sight on every screen size. Plain links with
+// inline styles (the board's policy allows them), outside the React root, so the app leaves it be.
+const PANEL_BAR = '<nav aria-label="Admin panel" id="panel-bar" style="position:fixed;left:0;bottom:0;z-index:2147483647;display:flex;gap:1rem;' +
+  'padding:.45rem .9rem;background:#203040;border-top-right-radius:6px;font:14px/1.4 system-ui,sans-serif">' +
+  ['<a href="/admin/images">← Back to images</a>', '<a href="/admin/audit">Audit log</a>', '<a href="/admin/logout">Log out</a>']
+    .map(link => link.replace('<a ', '<a style="color:#fff" ')).join('') +
+  '</nav>'
+
+/** Adds the panel bar to the dashboard's HTML page. */
+export function withPanelBar (page: string): string {
+  return page.includes('</body>') ? page.replace('</body>', `${PANEL_BAR}</body>`) : page
+}
+
+/**
  * The upload queue's dashboard (Bull Board) at /admin/queues, behind the panel's login like
  * every other admin route: its page redirects anonymous visitors to the login form, its API and
  * static files answer them 401.
@@ -47,9 +86,16 @@ const queueRoutes: FastifyPluginAsync = async (fastify) => {
     allowCompletedRetries: false
   }
   createBullBoard({
-    queues: [new BullMQAdapter(fastify.uploadQueue.queue, adapterOptions)],
+    queues: [
+      new BullMQAdapter(fastify.uploadQueue.queue, adapterOptions),
+      new BullMQAdapter(fastify.variantQueue.queue, {
+        ...adapterOptions,
+        displayName: 'Variants',
+        description: 'One job per stored image: its display rendering and thumbnail, by the variant worker. A failed one (storage down through every attempt) can be retried here.'
+      })
+    ],
     serverAdapter,
-    options: { uiConfig: { boardTitle: 'Upload queue', miscLinks: [{ text: 'Images admin', url: '/admin/images' }] } }
+    options: { uiConfig: boardUiConfig(fastify.config.admin.timeZone) }
   })
 
   fastify.addHook('onRoute', route => {
@@ -60,6 +106,10 @@ const queueRoutes: FastifyPluginAsync = async (fastify) => {
     // helmet reads config.helmet per request (its onRoute hook, in the parent scope, has run already).
     const helmet = { contentSecurityPolicy: { useDefaults: false, directives: BOARD_CSP } }
     route.config = Object.assign({}, route.config, { adminApi: !isPage, csrfExempt: true, helmet })
+  })
+  fastify.addHook('onSend', async (_request, reply, payload) => {
+    const type = reply.getHeader('content-type')
+    return typeof payload === 'string' && typeof type === 'string' && type.startsWith('text/html') ? withPanelBar(payload) : payload
   })
   fastify.addHook('onRequest', async (request, reply) => {
     const url = request.routeOptions.url ?? ''

@@ -1,6 +1,6 @@
 import type { Types } from 'mongoose'
 import { html, type Html } from './html.ts'
-import { thumbnail } from './image-list.ts'
+import { thumbnail, type Previewable } from './image-list.ts'
 import { csrfField, layout, type PageContext } from './layout.ts'
 
 export interface DeleteTarget {
@@ -10,6 +10,7 @@ export interface DeleteTarget {
   image_url: string
   storage: string
   storage_path: string
+  variants?: Previewable['variants']
 }
 
 /** Django's "Are you sure?" page, with the choice of what happens to the stored files. */
@@ -23,7 +24,7 @@ ${error ? html`<p class="flash error" role="alert">${error}</p>` : ''}
   <input type="hidden" name="action" value="delete">
   <input type="hidden" name="back" value="${links.back}">
   <ul class="targets">
-  ${targets.map(t => html`<li><input type="hidden" name="ids" value="${t._id.toHexString()}">${thumbnail(t.image_url, 48)} <span><strong>${t.file_name}</strong> · ${t.phone_number} · <code>${t.storage}:${t.storage_path}</code></span></li>`)}
+  ${targets.map(t => html`<li><input type="hidden" name="ids" value="${t._id.toHexString()}">${thumbnail(t, 48)} <span><strong>${t.file_name}</strong> · ${t.phone_number} · <code>${t.storage}:${t.storage_path}</code></span></li>`)}
   </ul>
   <fieldset>
     <legend>The stored ${many ? 'files' : 'file'} (${storageKind} storage)</legend>

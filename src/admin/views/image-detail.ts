@@ -3,7 +3,7 @@ import type { ImageRecord } from '../../models/image.ts'
 import type { EditableFields, EditFormBody } from '../images/edit.ts'
 import { formatDateTime, toDateTimeLocal } from '../images/time-zone.ts'
 import { html, safeUrl, type Html } from './html.ts'
-import { thumbnail } from './image-list.ts'
+import { noPreviewReason, thumbnail } from './image-list.ts'
 import { csrfField, layout, type PageContext } from './layout.ts'
 
 export type ImageDocument = ImageRecord & { _id: Types.ObjectId }
@@ -29,6 +29,18 @@ function field (state: FormState, name: keyof EditableFields, label: string, inp
 </div>`
 }
 
+/** The stable URLs of the image and its renderings, or why there are none. */
+function renderings (id: string, image: ImageDocument): Html {
+  const variants = image.variants
+  const original = html`<a href="/i/${id}" target="_blank">original</a>`
+  if (variants?.status !== 'ready' || !variants.display || !variants.thumbnail) {
+    return html`${original}; ${variants?.status === 'failed' ? html`none: ${variants.reason ?? 'the image cannot be rendered'}` : 'being made'}`
+  }
+  const one = (name: 'display' | 'thumbnail', file: { width: number, height: number, content_type: string }) =>
+    html`<a href="/i/${id}/${name}" target="_blank">${name}</a> ${file.width}×${file.height} ${file.content_type.replace('image/', '').toUpperCase()}`
+  return html`${original}, ${one('display', variants.display)}, ${one('thumbnail', variants.thumbnail)}`
+}
+
 export function imageDetailPage (ctx: PageContext, image: ImageDocument, state: FormState, timeZone: string): Html {
   const id = image._id.toHexString()
   const url = safeUrl(image.image_url)
@@ -37,7 +49,8 @@ export function imageDetailPage (ctx: PageContext, image: ImageDocument, state: 
 <h1>${image.file_name}</h1>
 <div class="detail">
   <figure class="preview">
-    ${url ? html`<a href="${url}" rel="noopener noreferrer" target="_blank">${thumbnail(image.image_url, 320)}</a>` : thumbnail(image.image_url, 320)}
+    <a href="/i/${id}" target="_blank">${thumbnail(image, 320, 'display')}</a>
+    ${noPreviewReason(image) ? html`<figcaption class="why">${noPreviewReason(image)}.</figcaption>` : ''}
   </figure>
   <dl class="facts">
     <dt>Phone number</dt><dd>${image.phone_number}</dd>
@@ -49,6 +62,7 @@ export function imageDetailPage (ctx: PageContext, image: ImageDocument, state: 
     <dt>Size</dt><dd>${image.size.toLocaleString('en-US')} bytes, ${image.content_type}</dd>
     <dt>Content hash</dt><dd><code>${image.content_hash}</code></dd>
     <dt>Upload id</dt><dd><code>${id}</code></dd>
+    <dt>Renderings</dt><dd>${renderings(id, image)}</dd>
   </dl>
 </div>
 <section class="edit">

@@ -6,6 +6,8 @@ export interface PageContext {
   username?: string
   csrfToken?: string
   flashes?: Flash[]
+  /** The account may manage admin accounts: the Accounts link shows. */
+  superuser?: boolean
 }
 
 export function csrfField (csrfToken: string | undefined): Html {
@@ -14,7 +16,11 @@ export function csrfField (csrfToken: string | undefined): Html {
 
 const NAV = [
   { href: '/admin/images', label: 'Images', key: 'images' },
-  { href: '/admin/queues', label: 'Upload queue', key: 'queues' }
+  { href: '/admin/queues', label: 'Upload queue', key: 'queues' },
+  { href: '/admin/sync', label: 'Dropbox sync', key: 'sync' },
+  { href: '/admin/api-keys', label: 'API keys', key: 'api-keys' },
+  { href: '/admin/audit', label: 'Audit log', key: 'audit' },
+  { href: '/admin/accounts', label: 'Accounts', key: 'accounts', superuserOnly: true }
 ]
 
 export function layout (title: string, ctx: PageContext, body: Html, active?: string): Html {
@@ -32,7 +38,7 @@ export function layout (title: string, ctx: PageContext, body: Html, active?: st
 <header class="top">
   <a class="brand" href="/admin/images">Image Upload admin</a>
   ${ctx.username !== undefined
-    ? html`<nav>${NAV.map(n => html`<a href="${n.href}"${n.key === active ? html` aria-current="page"` : ''}>${n.label}</a>`)}</nav>
+    ? html`<nav>${NAV.filter(n => n.superuserOnly !== true || ctx.superuser === true).map(n => html`<a href="${n.href}"${n.key === active ? html` aria-current="page"` : ''}>${n.label}</a>`)}</nav>
   <form class="logout" method="post" action="/admin/logout">${csrfField(ctx.csrfToken)}<span>${ctx.username}</span> <button type="submit" class="link">Log out</button></form>`
     : ''}
 </header>

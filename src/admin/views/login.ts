@@ -1,5 +1,5 @@
 import { html, type Html } from './html.ts'
-import { layout } from './layout.ts'
+import { csrfField, layout, type PageContext } from './layout.ts'
 
 export function loginPage (options: { next?: string, username?: string, error?: string, notice?: string }): Html {
   const body = html`<section class="login">
@@ -14,4 +14,17 @@ ${options.error ? html`<p class="flash error" role="alert">${options.error}</p>`
 </form>
 </section>`
   return layout('Log in', {}, body)
+}
+
+/** Reached from links that cannot post (Bull Board's menu): the log-out button, one click away. */
+export function logoutPage (ctx: PageContext): Html {
+  const body = html`<section class="login">
+<h1>Log out?</h1>
+<p>You are logged in as <strong>${ctx.username ?? ''}</strong>.</p>
+<form method="post" action="/admin/logout">
+  ${csrfField(ctx.csrfToken)}
+  <p class="actions"><button type="submit">Log out</button> <a href="/admin/images">Back to the images</a></p>
+</form>
+</section>`
+  return layout('Log out', ctx, body)
 }

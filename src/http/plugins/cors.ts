@@ -24,7 +24,10 @@ export default fp(async (fastify) => {
     delegator: (request, callback) => {
       const url = request.url ?? ''
       if (!url.startsWith('/api/') && !url.startsWith('/i/') && !url.startsWith('/files/')) return callback(null, { origin: false })
-      callback(null, { origin, allowedHeaders: ALLOWED_HEADERS, exposedHeaders: EXPOSED_HEADERS, methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE', 'OPTIONS'], maxAge: 600 })
+      // An OPTIONS without Access-Control-Request-Method is not a preflight: under /api/tus/ it
+      // is tus's discovery request, which tus answers (Tus-Version, Tus-Extension...).
+      const tusDiscovery = request.method === 'OPTIONS' && url.startsWith('/api/tus') && request.headers['access-control-request-method'] === undefined
+      callback(null, { origin, allowedHeaders: ALLOWED_HEADERS, exposedHeaders: EXPOSED_HEADERS, methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE', 'OPTIONS'], maxAge: 600, preflight: !tusDiscovery })
     }
   })
 }, { name: 'cors', dependencies: ['config'] })

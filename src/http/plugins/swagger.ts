@@ -5,7 +5,7 @@ import { COMPONENT_SCHEMAS } from '../schemas/components.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** OpenAPI description of a streamed multipart body, which must not be a validated schema. */
+    /** OpenAPI description of a streamed body (multipart, tus's octet stream), which must not be a validated schema. */
     multipartBody?: Record<string, unknown>
   }
 }
@@ -32,6 +32,7 @@ export default fp(async (fastify) => {
       security: [],
       tags: [
         { name: 'images', description: 'Upload images for a phone number, follow an upload, and look the images up.' },
+        { name: 'resumable', description: 'Resumable uploads (tus 1.0) for large files on flaky mobile links: create, send bytes, resume from the offset.' },
         { name: 'operations', description: 'For load balancers and monitoring.' }
       ]
     },

@@ -20,7 +20,7 @@ const uploadStatusRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     // queued again from its manifest: an accepted upload is never "not found".
     const known = await fastify.uploadQueue.find(uploadId)
     if (!known) throw new HttpError(404, 'Upload not found.')
-    return { phone_number: known.phoneNumber, ...fileResult(uploadId, known.fileName, known.outcome) }
+    return { phone_number: known.phoneNumber, ...fileResult(uploadId, known.fileName, known.outcome, fastify.config.publicBaseUrl) }
   })
 }
 

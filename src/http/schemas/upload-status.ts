@@ -1,5 +1,6 @@
 import { Type } from 'typebox'
 import { component, errorResponse, jsonResponseExamples, ref, unavailableResponse } from './common.ts'
+import { exampleUrls } from './images.ts'
 import { FailedUploadResult, PendingUploadResult, UploadResult } from './upload.ts'
 import { UPLOAD_ID_PATTERN } from '../../core/upload-id.ts'
 
@@ -22,7 +23,7 @@ export const uploadStatusResponses = {
   200: jsonResponseExamples('Where the file stands: uploaded (with its URL), pending, or failed (with the reason).', ref(UploadStatus), {
     uploaded: {
       summary: 'Stored',
-      value: { ...example, message: "File '2024-12-17_12:30:45_image1.jpg' uploaded successfully to Dropbox", image_url: 'https://www.dropbox.com/scl/fi/abcdefg/2024-12-17_12%3A30%3A45_image1.jpg?rlkey=k1&st=t1&raw=1', status: 'uploaded' }
+      value: { ...example, message: "File '2024-12-17_12:30:45_image1.jpg' uploaded successfully to Dropbox", image_url: 'https://www.dropbox.com/scl/fi/abcdefg/2024-12-17_12%3A30%3A45_image1.jpg?rlkey=k1&st=t1&raw=1', status: 'uploaded', urls: exampleUrls(example.upload_id) }
     },
     pending: {
       summary: 'Still being processed',

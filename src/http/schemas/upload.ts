@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { component, errorResponse, jsonResponse, jsonResponseExamples, ref, unavailableResponse, type Component } from './common.ts'
 import { PHONE_NUMBER_RULE } from '../../core/phone-number.ts'
+import { exampleUrls, ImageUrls } from './images.ts'
 
 const filename = Type.String({ description: 'Stored name: `YYYY-MM-DD_HH:MM:SS_<original name>` (UTC).' })
 const uploadId = Type.String({ description: 'Identifies this file\'s upload; see GET /api/uploads/{upload_id}.' })
@@ -10,7 +11,8 @@ const stored = {
   message: "File '2024-12-17_12:30:45_image1.jpg' uploaded successfully to Dropbox",
   image_url: 'https://www.dropbox.com/scl/fi/abcdefg/2024-12-17_12%3A30%3A45_image1.jpg?rlkey=k1&st=t1&raw=1',
   status: 'uploaded' as const,
-  upload_id: '6761a2f5c3b1e24d8f0a9b7c'
+  upload_id: '6761a2f5c3b1e24d8f0a9b7c',
+  urls: exampleUrls('6761a2f5c3b1e24d8f0a9b7c')
 }
 const pending = {
   filename: '2024-12-17_12:30:45_image2.jpg',
@@ -36,7 +38,8 @@ export const UploadResult = component('UploadResult', Type.Object({
   message: Type.String({ description: 'What happened to the file, for a person to read.' }),
   image_url: Type.String({ description: 'Raw URL of the stored file, directly embeddable.' }),
   status: Type.Literal('uploaded'),
-  upload_id: uploadId
+  upload_id: uploadId,
+  urls: ref(ImageUrls)
 }, { description: 'A file that is stored.', examples: [stored] }))
 
 export const PendingUploadResult = component('PendingUploadResult', Type.Object({
@@ -98,7 +101,7 @@ export const uploadResponses = {
   400: errorResponse(`Missing phone_number or images (a body that is not multipart/form-data has none), an invalid phone number (${PHONE_NUMBER_RULE}), an empty file, a malformed body or a malformed Idempotency-Key.`, 'Phone number and images are required.'),
   413: errorResponse('A file is larger than the limit, or there are more files than allowed.', 'Too many images: at most 10 per request.'),
   415: errorResponse('A file\'s bytes are not an image, whatever its name or declared type.', "File 'notes.txt' is not an image (JPEG, PNG, GIF, WebP, BMP, TIFF, HEIC/HEIF or AVIF)."),
-  422: errorResponse('The Idempotency-Key was already used for a different upload (another phone number, other files or another order).', 'This Idempotency-Key was already used for a different upload (another phone number, other files, or another order). Send a new key for a new upload.'),
+  422: errorResponse('The Idempotency-Key was already used for a different upload (another phone number, other files or another order); or a file\'s metadata could not be checked for location data, or a location in it could not be removed (the message names the file; nothing was kept).', 'This Idempotency-Key was already used for a different upload (another phone number, other files, or another order). Send a new key for a new upload.'),
   500: jsonResponseExamples('At least one image failed for good; `results` says which, and why (the others are stored). An unexpected error answers `message` alone.', ref(UploadFailed), {
     failed: {
       summary: 'A file failed',

@@ -7,6 +7,7 @@ import type { UploadJobData, UploadManifest } from '../../queue/upload-jobs.ts'
 import { writeManifest } from '../../staging/manifest.ts'
 import { removeStaged } from '../../staging/staged-files.ts'
 import { fileResult, type FileResultBody } from './file-result.ts'
+import { stripLocations } from './strip-location.ts'
 import type { ReceivedUpload } from './receive-multipart.ts'
 import { uploadJobs } from './upload-jobs.ts'
 
@@ -22,13 +23,17 @@ export interface Idempotency {
 }
 
 /**
- * The pipeline every upload route shares once the files are staged: a manifest beside each
- * file (durable before accepted), the Idempotency-Key (a retry is answered for the first
- * request), one job per file queued atomically, then the wait for their outcomes.
+ * The pipeline every upload route shares once the files are staged: location metadata out
+ * (strip-location.ts: a file that cannot be checked is a 422 here, never a failed job), a
+ * manifest beside each file (durable before accepted), the Idempotency-Key (a retry is
+ * answered for the first request), one job per file queued atomically, then the wait for their
+ * outcomes.
  */
-export async function acceptUpload (fastify: FastifyInstance, log: FastifyBaseLogger, received: ReceivedUpload, idempotency?: Idempotency): Promise<UploadAnswer> {
+export async function acceptUpload (fastify: FastifyInstance, log: FastifyBaseLogger, sent: ReceivedUpload, idempotency?: Idempotency): Promise<UploadAnswer> {
   const { upload, worker } = fastify.config
   const { queue, waiter, idempotency: keys } = fastify.uploadQueue
+  // The bytes that will be stored, with their own size and content hash.
+  const received = await stripLocations(fastify, log, sent)
   const jobs = uploadJobs(received)
   const phoneNumber = received.phoneNumber
   const staged = jobs.map(job => job.stagedPath)
@@ -50,14 +55,16 @@ export async function acceptUpload (fastify: FastifyInstance, log: FastifyBaseLo
       await removeStaged(staged)
       throw err
     }
+    fastify.metrics.accepted(jobs.length, jobs.reduce((bytes, job) => bytes + job.size, 0))
     return outcomes
   }
   const answerFor = (outcomes: JobOutcome[]): UploadAnswer =>
-    ({ phoneNumber, results: jobs.map((job, i) => fileResult(job.uploadId, job.fileName, outcomes[i]!)) })
+    ({ phoneNumber, results: jobs.map((job, i) => fileResult(job.uploadId, job.fileName, outcomes[i]!, fastify.config.publicBaseUrl)) })
 
   if (idempotency === undefined) return answerFor(await queueAndWait())
 
-  const claim = { fingerprint: requestFingerprint(phoneNumber, received.files), phoneNumber, files: jobs.map(j => ({ uploadId: j.uploadId, fileName: j.fileName })) }
+  // Fingerprinted as received, before the step above: a retry is known whatever it made of them.
+  const claim = { fingerprint: requestFingerprint(phoneNumber, sent.files), phoneNumber, files: jobs.map(j => ({ uploadId: j.uploadId, fileName: j.fileName })) }
   let earlier
   try {
     earlier = await keys.claim(idempotency.scope, idempotency.key, claim)
@@ -73,7 +80,7 @@ export async function acceptUpload (fastify: FastifyInstance, log: FastifyBaseLo
     }
     log.info({ phone: phoneNumber, uploadIds: earlier.files.map(f => f.uploadId) }, 'idempotent retry: answering for the first request')
     const outcomes = await Promise.all(earlier.files.map(f => waiter.wait(f.uploadId, upload.waitMs)))
-    return { phoneNumber: earlier.phoneNumber, results: earlier.files.map((f, i) => fileResult(f.uploadId, f.fileName, outcomes[i]!)) }
+    return { phoneNumber: earlier.phoneNumber, results: earlier.files.map((f, i) => fileResult(f.uploadId, f.fileName, outcomes[i]!, fastify.config.publicBaseUrl)) }
   }
   try {
     return answerFor(await queueAndWait())
@@ -84,16 +91,27 @@ export async function acceptUpload (fastify: FastifyInstance, log: FastifyBaseLo
   }
 }
 
+export interface UploadAnswerResponse {
+  status: 200 | 202 | 500
+  body: { message?: string, phone_number: string, results: FileResultBody[] }
+}
+
 /** 200 when every file is stored, 202 while some are still processing, 500 when one failed. */
-export function sendUploadAnswer (reply: FastifyReply, { phoneNumber, results }: UploadAnswer): FastifyReply {
+export function uploadAnswerResponse ({ phoneNumber, results }: UploadAnswer): UploadAnswerResponse {
   if (results.some(r => r.status === 'failed')) {
-    reply.log.warn({ phone: phoneNumber, failed: results.filter(r => r.status === 'failed') }, 'upload failed')
-    return reply.code(500).send({ message: 'Failed to upload all images.', phone_number: phoneNumber, results })
+    return { status: 500, body: { message: 'Failed to upload all images.', phone_number: phoneNumber, results } }
   }
   if (results.some(r => r.status === 'pending')) {
-    return reply.code(202).send({ message: 'Upload accepted; some images are still being processed.', phone_number: phoneNumber, results })
+    return { status: 202, body: { message: 'Upload accepted; some images are still being processed.', phone_number: phoneNumber, results } }
   }
-  return reply.code(200).send({ phone_number: phoneNumber, results })
+  return { status: 200, body: { phone_number: phoneNumber, results } }
+}
+
+/** Sends uploadAnswerResponse's status and body (a resumable upload's last PATCH sends them through tus). */
+export function sendUploadAnswer (reply: FastifyReply, answer: UploadAnswer): FastifyReply {
+  const { status, body } = uploadAnswerResponse(answer)
+  if (status === 500) reply.log.warn({ phone: answer.phoneNumber, failed: answer.results.filter(r => r.status === 'failed') }, 'upload failed')
+  return reply.code(status).send(body)
 }
 
 async function writeManifests (jobs: UploadJobData[], idempotencyKey: string | undefined): Promise<void> {

@@ -13,6 +13,7 @@ export function uploadJobs (upload: ReceivedUpload): UploadJobData[] {
     size: file.size,
     contentType: file.type.mime,
     contentHash: file.contentHash,
-    receivedAt: file.receivedAt.toISOString()
+    receivedAt: file.receivedAt.toISOString(),
+    ...(upload.requestId === undefined ? {} : { requestId: upload.requestId })
   }))
 }

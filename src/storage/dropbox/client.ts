@@ -19,13 +19,33 @@ const TRANSIENT_BASE_DELAY_MS = 200
 export class DropboxClient {
   readonly #auth: DropboxAuth
   readonly sdk: Dropbox
+  readonly #fetch: typeof fetch
   #refreshing: Promise<void> | undefined
   #tokenGeneration = 0
 
   constructor (settings: DropboxSettings) {
     const fetch = redirectingFetch(settings.apiBaseUrl)
+    this.#fetch = fetch
     this.#auth = new DropboxAuth({ clientId: settings.appKey, clientSecret: settings.appSecret, refreshToken: settings.refreshToken, fetch })
     this.sdk = new Dropbox({ auth: this.#auth, fetch })
+  }
+
+  /**
+   * files/download as a stream, with an optional Range header (Dropbox's content endpoints
+   * answer ranges with 206). The SDK's own filesDownload buffers the whole file in memory, which
+   * serving images must not; this goes through call() all the same (token, 401, retries, errors).
+   */
+  async download (path: string, range?: { start: number, end: number }): Promise<Response> {
+    return this.call(async () => {
+      const headers: Record<string, string> = {
+        Authorization: `Bearer ${this.#auth.getAccessToken()}`,
+        'Dropbox-API-Arg': JSON.stringify({ path }).replace(/[\u007f-\uffff]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+      }
+      if (range) headers.Range = `bytes=${range.start}-${range.end}`
+      const res = await this.#fetch('https://content.dropboxapi.com/2/files/download', { method: 'POST', headers })
+      if (!res.ok) throw new DropboxResponseError(res.status, res.headers, await errorBodyOf(res))
+      return { status: res.status, headers: res.headers, result: res } as unknown as DropboxResponse<Response>
+    })
   }
 
   /**
@@ -74,5 +94,15 @@ export class DropboxClient {
       .catch((err: unknown) => { throw classify(err) })
       .finally(() => { this.#refreshing = undefined })
     await this.#refreshing
+  }
+}
+
+/** An error response's body as the SDK gives it: parsed JSON, or the text. */
+async function errorBodyOf (res: Response): Promise<unknown> {
+  const text = await res.text()
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
   }
 }

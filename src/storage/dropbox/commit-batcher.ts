@@ -24,8 +24,10 @@ export interface BatcherOptions {
   maxEntries: number
   /** How long an idle batcher waits for more entries before committing. */
   windowMs: number
-  /** Called with Retry-After when Dropbox throttles, so the whole queue can back off. */
-  onRateLimited: (retryAfterMs: number) => void
+  /** Called with Retry-After (and Dropbox's reason) when Dropbox throttles, so the whole queue can back off. */
+  onRateLimited: (retryAfterMs: number, reason: string) => void
+  /** Called with the number of entries of each commit sent (metrics). */
+  onBatchCommitted?: (entries: number) => void
   /** Times one entry is retried after too_many_write_operations before its job is failed. */
   maxEntryRetries?: number
 }
@@ -60,7 +62,7 @@ export class CommitBatcher {
   constructor (client: DropboxClient, lock: CommitLock, options: BatcherOptions) {
     this.#client = client
     this.#lock = lock
-    this.#options = { maxEntryRetries: 20, ...options }
+    this.#options = { maxEntryRetries: 20, onBatchCommitted: () => {}, ...options }
   }
 
   commit (entry: files.UploadSessionFinishArg): Promise<files.FileMetadata> {
@@ -103,10 +105,12 @@ export class CommitBatcher {
   async #commitWithBackoff (entries: files.UploadSessionFinishArg[]): Promise<files.UploadSessionFinishBatchResult> {
     for (;;) {
       try {
-        return await this.#client.call(sdk => sdk.filesUploadSessionFinishBatchV2({ entries }))
+        const result = await this.#client.call(sdk => sdk.filesUploadSessionFinishBatchV2({ entries }))
+        this.#options.onBatchCommitted(entries.length)
+        return result
       } catch (err) {
         if (!(err instanceof DropboxRateLimitError)) throw err
-        this.#options.onRateLimited(err.retryAfterMs)
+        this.#options.onRateLimited(err.retryAfterMs, err.reason)
         await sleep(err.retryAfterMs)
       }
     }

@@ -1,8 +1,12 @@
 import { createReadStream } from 'node:fs'
+import { Readable, Transform } from 'node:stream'
+import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import type { files, sharing } from 'dropbox'
 import type { DropboxSettings } from '../../config.ts'
+import { DropboxContentHasher } from '../../core/content-hash.ts'
 import type { StoredFile } from '../../core/stored-file.ts'
-import type { FileToStore, Storage } from '../storage.ts'
+import type { ByteRange, FileToStore, Storage, StoredBytes, WrittenFile } from '../storage.ts'
+import { DropboxChanges } from './changes.ts'
 import { DropboxClient } from './client.ts'
 import { CommitBatcher, type CommitLock } from './commit-batcher.ts'
 import { DropboxPermanentError, DropboxTransientError, errorRootTag } from './errors.ts'
@@ -17,7 +21,8 @@ export interface DropboxStorageOptions {
   batchMaxEntries: number
   batchWindowMs: number
   commitLock: CommitLock
-  onRateLimited: (retryAfterMs: number) => void
+  onRateLimited: (retryAfterMs: number, reason: string) => void
+  onBatchCommitted: (entries: number) => void
 }
 
 const bytesOf = (path: string, start: number, size: number) =>
@@ -27,16 +32,19 @@ const bytesOf = (path: string, start: number, size: number) =>
 export class DropboxStorage implements Storage {
   readonly kind = 'dropbox'
   readonly client: DropboxClient
+  readonly changes: DropboxChanges
   readonly #options: DropboxStorageOptions
   readonly #batcher: CommitBatcher
 
   constructor (settings: DropboxSettings, options: DropboxStorageOptions) {
     this.client = new DropboxClient(settings)
+    this.changes = new DropboxChanges(this.client)
     this.#options = options
     this.#batcher = new CommitBatcher(this.client, options.commitLock, {
       maxEntries: options.batchMaxEntries,
       windowMs: options.batchWindowMs,
-      onRateLimited: options.onRateLimited
+      onRateLimited: options.onRateLimited,
+      onBatchCommitted: options.onBatchCommitted
     })
   }
 
@@ -52,7 +60,7 @@ export class DropboxStorage implements Storage {
       await this.remove(metadata.path_display ?? commit.path).catch(() => {})
       throw new DropboxTransientError(`content hash mismatch for ${commit.path}: stored ${metadata.content_hash}, staged ${file.contentHash}`)
     }
-    return { path: metadata.path_display ?? commit.path, name: metadata.name, size: metadata.size, contentHash: file.contentHash }
+    return { path: metadata.path_display ?? commit.path, name: metadata.name, size: metadata.size, contentHash: file.contentHash, id: metadata.id }
   }
 
   async #upload (file: FileToStore, commit: files.CommitInfo): Promise<files.FileMetadata> {
@@ -136,8 +144,44 @@ export class DropboxStorage implements Storage {
     }
   }
 
+  async read (path: string, range?: ByteRange): Promise<StoredBytes | undefined> {
+    let res
+    try {
+      res = await this.client.download(path, range)
+    } catch (err) {
+      // A folder, or nothing at all, at the path.
+      if (err instanceof DropboxPermanentError && /^path\/(not_found|not_file)/.test(err.tag ?? '')) return undefined
+      throw err
+    }
+    const metadata = JSON.parse(res.headers.get('dropbox-api-result') ?? '{}') as Partial<files.FileMetadata>
+    const size = metadata.size ?? Number(res.headers.get('content-length'))
+    const body = Readable.fromWeb(res.body as WebReadableStream<Uint8Array>)
+    if (!range) return { body, size }
+    // Dropbox answers a Range with 206; should it send the whole file instead, cut it here.
+    return { body: res.status === 206 ? body : body.pipe(byteSlice(range)), size, range }
+  }
+
+  async write (path: string, bytes: Buffer): Promise<WrittenFile> {
+    const contentHash = new DropboxContentHasher().update(bytes).digest()
+    const { session_id: sessionId } = await this.client.call(sdk => sdk.filesUploadSessionStart({ close: true, content_hash: contentHash, contents: bytes }))
+    // Committed with the uploads (one commit at a time per account); "overwrite" replaces the
+    // rendering an earlier run made, and identical bytes make no new revision.
+    const metadata = await this.#batcher.commit({
+      cursor: { session_id: sessionId, offset: bytes.length },
+      commit: { path, mode: { '.tag': 'overwrite' }, autorename: false, mute: true }
+    })
+    if (metadata.content_hash !== contentHash) throw new DropboxTransientError(`content hash mismatch for ${path}: stored ${metadata.content_hash}, sent ${contentHash}`)
+    return { path: metadata.path_display ?? path, size: metadata.size, contentHash }
+  }
+
   successMessage (fileName: string): string {
     return `File '${fileName}' uploaded successfully to Dropbox`
+  }
+
+  async checkReady (): Promise<void> {
+    // The cheapest authenticated call (the account_info.read scope every app has): it refreshes
+    // the token when needed, so refused credentials show here, as a DropboxPermanentError.
+    await this.client.call(sdk => sdk.usersGetCurrentAccount())
   }
 
   async close (): Promise<void> {}
@@ -149,4 +193,17 @@ function existingLink (cause: unknown): string | undefined {
   const body = (cause as { error: { error: sharing.CreateSharedLinkWithSettingsError } }).error.error
   const inner = (body as { shared_link_already_exists?: { '.tag': string, metadata?: sharing.SharedLinkMetadata } }).shared_link_already_exists
   return inner?.['.tag'] === 'metadata' ? inner.metadata?.url : undefined
+}
+
+/** Passes on bytes `range.start` to `range.end` (both included) of what flows through. */
+function byteSlice (range: ByteRange): Transform {
+  let offset = 0
+  return new Transform({
+    transform (chunk: Buffer, _encoding, done) {
+      const from = Math.max(range.start - offset, 0)
+      const to = Math.min(range.end + 1 - offset, chunk.length)
+      offset += chunk.length
+      done(null, from < to ? chunk.subarray(from, to) : undefined)
+    }
+  })
 }

@@ -72,13 +72,19 @@ export class ApiCall {
     sendJson(this.res, 429, rateLimitBody(reason, retryAfter), { 'Retry-After': String(retryAfter) })
   }
 
-  // Opened before the latency wait, so an overwrite meanwhile cannot pull the bytes away.
-  async file (path: string, size: number, headers: OutgoingHttpHeaders): Promise<void> {
+  // Opened before the latency wait, so an overwrite meanwhile cannot pull the bytes away. With a
+  // range (a Range header on a content-download route), 206 and that part only.
+  async file (path: string, size: number, headers: OutgoingHttpHeaders, range?: { start: number, end: number }): Promise<void> {
     const handle = await open(path)
     try {
       await this.#ready()
-      this.res.writeHead(200, { ...headers, 'Content-Length': size })
-      await pipeline(handle.createReadStream({ autoClose: false }), this.res)
+      if (range) {
+        this.res.writeHead(206, { ...headers, 'Content-Length': range.end - range.start + 1, 'Content-Range': `bytes ${range.start}-${range.end}/${size}` })
+        await pipeline(handle.createReadStream({ autoClose: false, start: range.start, end: range.end }), this.res)
+      } else {
+        this.res.writeHead(200, { ...headers, 'Content-Length': size })
+        await pipeline(handle.createReadStream({ autoClose: false }), this.res)
+      }
     } finally {
       await handle.close()
     }

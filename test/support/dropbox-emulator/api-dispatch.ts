@@ -8,9 +8,10 @@ import { finishBatchRoutes } from './finish-batch-route.ts'
 import { listFolderRoutes } from './list-folder-routes.ts'
 import { sharingRoutes } from './sharing-routes.ts'
 import { uploadRoutes } from './upload-routes.ts'
+import { usersRoutes } from './users-routes.ts'
 
 const ROUTES: Record<string, ApiRoute | undefined> = {
-  ...uploadRoutes, ...finishBatchRoutes, ...fileRoutes, ...listFolderRoutes, ...sharingRoutes
+  ...uploadRoutes, ...finishBatchRoutes, ...fileRoutes, ...listFolderRoutes, ...sharingRoutes, ...usersRoutes
 }
 
 // A /2/ call passes, in order: the serverErrors fault, authentication, argument checks (400),

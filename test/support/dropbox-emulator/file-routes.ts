@@ -12,10 +12,26 @@ async function download (call: ApiCall, arg: { path: string }): Promise<void> {
   if ('error' in found) return call.endpointError({ '.tag': 'path', path: found.error })
   const { entry } = found
   if (entry.kind !== 'file') return call.endpointError({ '.tag': 'path', path: { '.tag': 'not_file' } })
-  return call.file(entry.blob, entry.size, {
-    'Content-Type': 'application/octet-stream',
-    'Dropbox-API-Result': headerSafeJson(fileMetadata(entry))
-  })
+  const headers = { 'Content-Type': 'application/octet-stream', 'Dropbox-API-Result': headerSafeJson(fileMetadata(entry)) }
+  // Content-download routes honour one HTTP range (RFC 9110): 206 with it, 416 past the end;
+  // several ranges, or a malformed header, are ignored (the whole file), as HTTP allows.
+  const range = byteRange(call.req.headers.range, entry.size)
+  if (range === 'unsatisfiable') return call.text(416, 'Requested range not satisfiable', { 'Content-Range': `bytes */${entry.size}` })
+  return call.file(entry.blob, entry.size, headers, range)
+}
+
+function byteRange (header: string | undefined, size: number): { start: number, end: number } | 'unsatisfiable' | undefined {
+  const match = header === undefined ? null : /^bytes=(\d*)-(\d*)$/.exec(header.trim())
+  if (!match || (match[1] === '' && match[2] === '')) return undefined
+  if (match[1] === '') {
+    const suffix = Number(match[2])
+    if (suffix === 0) return 'unsatisfiable'
+    return { start: Math.max(size - suffix, 0), end: size - 1 }
+  }
+  const start = Number(match[1])
+  const end = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1)
+  if (start >= size) return 'unsatisfiable'
+  return end < start ? undefined : { start, end }
 }
 
 async function getMetadata (call: ApiCall, arg: { path: string }): Promise<void> {
