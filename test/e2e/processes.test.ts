@@ -1,23 +1,12 @@
 import { Queue } from 'bullmq'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { freePort } from '../../scripts/lib/services.ts'
-import { SERVICE_NODE_FLAGS, spawnNode, type NodeChild } from '../../scripts/lib/spawn.ts'
 import { waitFor } from '../../scripts/lib/wait-for.ts'
 import { UPLOAD_QUEUE } from '../../src/queue/upload-jobs.ts'
 import { testEnv } from '../helpers/config.ts'
 import { dropboxEmulator } from '../helpers/dropbox.ts'
 import { randomPng } from '../helpers/images.ts'
-
-/** Runs `npm start` / `npm run worker` the way production does: node on the .ts entry. */
-function spawnProcess (t: Test, script: string, env: Record<string, string>): NodeChild {
-  const child = spawnNode(script, script, { env: { ...process.env, ...env }, nodeArgs: SERVICE_NODE_FLAGS })
-  t.teardown(() => child.stop(0))
-  return child
-}
-
-async function waitForHealth (base: string): Promise<void> {
-  await waitFor(() => fetch(`${base}/health`).then(r => r.ok), { what: `${base}/health to answer 200` })
-}
+import { spawnProcess, waitForHealth } from '../helpers/processes.ts'
 
 function form (phone: string, files: Buffer[]): FormData {
   const body = new FormData()

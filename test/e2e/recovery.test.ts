@@ -8,23 +8,13 @@ import { Queue, QueueEvents } from 'bullmq'
 import { createConnection } from 'mongoose'
 import t, { type Test } from 'tap'
 import { freePort } from '../../scripts/lib/services.ts'
-import { SERVICE_NODE_FLAGS, spawnNode, type NodeChild } from '../../scripts/lib/spawn.ts'
 import { waitFor } from '../../scripts/lib/wait-for.ts'
 import { UPLOAD_QUEUE } from '../../src/queue/upload-jobs.ts'
 import { testEnv } from '../helpers/config.ts'
 import { dropboxEmulator } from '../helpers/dropbox.ts'
 import { randomPng } from '../helpers/images.ts'
 import { uploadForm } from '../helpers/multipart.ts'
-
-function spawnProcess (t: Test, script: string, env: Record<string, string>): NodeChild {
-  const child = spawnNode(script, script, { env: { ...process.env, ...env }, nodeArgs: SERVICE_NODE_FLAGS })
-  t.teardown(() => child.stop(0))
-  return child
-}
-
-async function waitForHealth (base: string): Promise<void> {
-  await waitFor(() => fetch(`${base}/health`).then(r => r.ok), { what: `${base}/health to answer 200` })
-}
+import { spawnProcess, waitForHealth } from '../helpers/processes.ts'
 
 function testQueue (t: Test, env: Record<string, string>): Queue {
   const queue = new Queue(UPLOAD_QUEUE, { connection: { url: env.REDIS_URL }, prefix: env.QUEUE_PREFIX })

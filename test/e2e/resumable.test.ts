@@ -10,7 +10,6 @@ import t, { type Test } from 'tap'
 import * as tus from 'tus-js-client'
 import { startFlakyProxy } from '../../scripts/lib/flaky-proxy.ts'
 import { freePort } from '../../scripts/lib/services.ts'
-import { SERVICE_NODE_FLAGS, spawnNode, type NodeChild } from '../../scripts/lib/spawn.ts'
 import { waitFor } from '../../scripts/lib/wait-for.ts'
 import { UPLOAD_QUEUE } from '../../src/queue/upload-jobs.ts'
 import { RESUMABLE_DIR } from '../../src/staging/resumable-store.ts'
@@ -18,6 +17,7 @@ import { testEnv } from '../helpers/config.ts'
 import { randomPng } from '../helpers/images.ts'
 import { uploadForm } from '../helpers/multipart.ts'
 import { TUS, tusCreate, tusOffset, tusPatch } from '../helpers/tus.ts'
+import { spawnProcess } from '../helpers/processes.ts'
 
 interface UploadBody {
   phone_number: string
@@ -29,12 +29,6 @@ interface Cluster {
   env: Record<string, string>
   stagingDir: string
   queue: Queue
-}
-
-function spawnProcess (t: Test, script: string, env: Record<string, string>): NodeChild {
-  const child = spawnNode(script, script, { env: { ...process.env, ...env }, nodeArgs: SERVICE_NODE_FLAGS })
-  t.teardown(() => child.stop(0))
-  return child
 }
 
 /** Two API processes and `workers` upload workers sharing one staging directory, Redis and database. */
