@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util'
 import { createConnection, Types } from 'mongoose'
 import { timeInitdb } from '../scripts/lib/postgres.ts'
 import { startFerretDB, type EmbeddedDb, type Service } from '../scripts/lib/services.ts'
-import { COUNT_CAP, listParams } from '../src/admin/images/list-query.ts'
+import { COUNT_CAP } from '../src/admin/images/list-query.ts'
 import { imageModel } from '../src/models/image.ts'
 import { describeMachine, machineInfo } from './lib/machine.ts'
 import { cpuMs, treeCpuMs } from './lib/processes.ts'
@@ -27,6 +27,8 @@ import { BENCH_DATA } from './lib/stack.ts'
 const RECORDS_PER_PHONE = 20
 const TIME_BUDGET_MS = 15_000
 const MIN_RUNS = 3
+/** The admin list's smallest page size (list-query.ts PAGE_SIZES); it asks for one row more. */
+const PAGE = 25
 
 interface Row {
   backend: EmbeddedDb
@@ -136,8 +138,6 @@ export async function runDatabaseBench (args: string[]): Promise<void> {
           const ids = (await images.find({}, { _id: 1 }).limit(200).lean()).map(d => d._id)
           const phones = Math.floor(count / RECORDS_PER_PHONE)
           const pick = <T>(list: T[]): T => list[Math.floor(Math.random() * list.length)]!
-          const list = listParams({ per: 25 })
-          const sortDir = -1
           const queries: Array<[string, () => Promise<number>]> = [
             ['get-phone: find({phone_number}).sort({uploaded_at: -1})', async () =>
               (await images.find({ phone_number: String(1_000_000_000 + Math.floor(Math.random() * phones)) }, { file_name: 1, image_url: 1, uploaded_at: 1 })
@@ -145,11 +145,11 @@ export async function runDatabaseBench (args: string[]): Promise<void> {
             ['by _id: findById', async () => (await images.findById(pick(ids)).lean()) ? 1 : 0],
             ['admin first page: find({}).sort({uploaded_at: -1, _id: -1}).limit(26)', async () =>
               (await images.find({}, { phone_number: 1, file_name: 1, image_url: 1, uploaded_at: 1, variants: 1 })
-                .sort({ [list.sort]: sortDir, _id: sortDir }).limit(list.per + 1).lean()).length],
+                .sort({ uploaded_at: -1, _id: -1 }).limit(PAGE + 1).lean()).length],
             [`admin count: countDocuments({}, {limit: ${COUNT_CAP + 1}})`, () => images.countDocuments({}, { limit: COUNT_CAP + 1 })],
             ['first page of the last day only: {uploaded_at: {$gte: now - 1 day}}', async () =>
               (await images.find({ uploaded_at: { $gte: new Date(newest - 86_400_000) } }, { phone_number: 1, file_name: 1, image_url: 1, uploaded_at: 1, variants: 1 })
-                .sort({ uploaded_at: -1, _id: -1 }).limit(list.per + 1).lean()).length]
+                .sort({ uploaded_at: -1, _id: -1 }).limit(PAGE + 1).lean()).length]
           ]
           for (const [query, run] of queries) {
             await run()

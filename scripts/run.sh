@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Entry point of every npm script: installs what is missing (scripts/bootstrap.sh: Node 24 into
-# .local/node, the npm packages, and for the tasks that start databases redis-server and
-# FerretDB), then runs the task on the project's Node 24, whatever `node` the machine has.
+# .local/node, the npm packages, and for the tasks that start databases redis-server, FerretDB
+# and its PostgreSQL), then runs the task on the project's Node 24, whatever `node` the machine has.
 #   scripts/run.sh dev           the API and a worker with local Redis and FerretDB (Ctrl-C stops all)
 #   scripts/run.sh test          type check, lint and the whole tap suite against real services
 #   scripts/run.sh start         the API alone           } against the configured services; without
@@ -23,7 +23,7 @@ cd "$(dirname "$0")/.."
 task=${1:?usage: scripts/run.sh dev|test|start|worker|variant-worker|create-admin|create-api-key|backfill-variants|typecheck|lint|tap|bench|openapi [args]}
 shift
 
-# What bootstrap.sh installs besides Node and the npm packages: redis-server and FerretDB only
+# What bootstrap.sh installs besides Node and the npm packages: redis-server, FerretDB and PostgreSQL only
 # for the tasks that start them (dev also skips those REDIS_URL / MONGODB_URL in .env point away).
 case "$task" in
   dev) export BOOTSTRAP_SERVICES=1 BOOTSTRAP_SERVICES_DOTENV=1 ;;

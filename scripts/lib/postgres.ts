@@ -178,30 +178,35 @@ async function letOwnerIn (dir: string): Promise<void> {
   if ((mode & 0o001) === 0) await chmod(dir, (mode & 0o7777) | 0o001)
 }
 
-/**
- * Fails, saying what to do, when the `postgres` user may not pass through a directory above
- * `dir` (a checkout under /root, which is 0700).
- */
-async function assertReachable (dir: string, owner: Owner): Promise<void> {
+/** Whether the `postgres` user may pass through every directory above `dir`. */
+async function reachable (dir: string, owner: Owner): Promise<boolean> {
   for (let at = dirname(dir); ; at = dirname(at)) {
     const { mode, uid, gid } = await stat(at)
     const may = uid === owner.uid ? mode & 0o100 : gid === owner.gid ? mode & 0o010 : mode & 0o001
-    if (!may) {
-      throw new Error(`PostgreSQL refuses to run as root, and the \`postgres\` user it runs as may not enter ${at}, above ${dir}: ` +
-        'put the checkout where others may enter (e.g. not under /root), run as a normal user, or use EMBEDDED_DB=sqlite')
-    }
-    if (at === dirname(at)) return
+    if (!may) return false
+    if (at === dirname(at)) return true
   }
+}
+
+/**
+ * Where the cluster of `dataDir` lives: inside it, or - when the `postgres` user may not enter
+ * the checkout (a clone under /root, which is 0700) - in a directory of its own under /var/tmp
+ * named after `dataDir`, so that it still survives restarts of `npm run dev`.
+ */
+async function clusterHome (dataDir: string, owner: Owner | undefined): Promise<string> {
+  if (!owner || await reachable(dataDir, owner)) return dataDir
+  const home = join('/var/tmp', `image-upload-postgres-${createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`)
+  await mkdir(home, { recursive: true })
+  await letOwnerIn(home)
+  console.error(`[postgres] the postgres user may not enter ${dataDir}; its cluster lives in ${home}`)
+  return home
 }
 
 /** The cluster in <dataDir>/postgres, made from the template when there is none yet. */
 async function cluster (dataDir: string, bin: string, owner: Owner | undefined): Promise<string> {
-  const dir = join(dataDir, 'postgres')
   await mkdir(dataDir, { recursive: true })
-  if (owner) {
-    await letOwnerIn(dataDir)
-    await assertReachable(dataDir, owner)
-  }
+  if (owner) await letOwnerIn(dataDir)
+  const dir = join(await clusterHome(dataDir, owner), 'postgres')
   if (existsSync(join(dir, 'PG_VERSION'))) {
     // A cluster made by a run as another user (a normal user before, root now): the server
     // must own it.
