@@ -5,13 +5,15 @@
 // by 50 concurrent clients, for
 //   naive: DROPBOX_UPLOAD_STRATEGY=single (one files/upload per job), WORKER_CONCURRENCY=10;
 //   ours:  DROPBOX_UPLOAD_STRATEGY=batch (session uploads, grouped finish_batch_v2 commits
-//          serialized per account), WORKER_CONCURRENCY=--concurrency, DROPBOX_BATCH_WINDOW_MS=--window-ms.
+//          serialized per account), WORKER_CONCURRENCY=--concurrency (unset: the service's default
+//          for Dropbox), DROPBOX_BATCH_WINDOW_MS=--window-ms.
 // Then the emulator's files and the MongoDB documents are compared with the 500 uploads by content
 // hash: failed, missing and duplicate files or documents are counted.
-//   node bench/run.ts strategies [--images 500] [--phones 50] [--clients 50] [--concurrency 50] [--window-ms 50]
+//   node bench/run.ts strategies [--images 500] [--phones 50] [--clients 50] [--concurrency N] [--window-ms 50]
 import { Agent } from 'node:http'
 import { parseArgs } from 'node:util'
 import { randomPng } from '../test/helpers/images.ts'
+import { WORKER_CONCURRENCY_DEFAULTS } from '../src/config.ts'
 import { DropboxContentHasher } from '../src/core/content-hash.ts'
 import { describeMachine, machineInfo } from './lib/machine.ts'
 import { CpuMeter, stopAll } from './lib/processes.ts'
@@ -26,7 +28,8 @@ export interface StrategyOptions {
   clients: number
   imageBytes: number
   latencyMs: number
-  ours: { concurrency: number, windowMs: number, maxEntries: number }
+  /** concurrency undefined: WORKER_CONCURRENCY unset, the service's default for Dropbox. */
+  ours: { concurrency: number | undefined, windowMs: number, maxEntries: number }
   naive: { concurrency: number }
   only: string[]
 }
@@ -40,7 +43,7 @@ export function parseStrategyArgs (args: string[]): StrategyOptions {
       clients: { type: 'string', default: '50' },
       'image-kb': { type: 'string', default: '100' },
       'latency-ms': { type: 'string', default: '100' },
-      concurrency: { type: 'string', default: '50' },
+      concurrency: { type: 'string' },
       'window-ms': { type: 'string', default: '50' },
       'max-entries': { type: 'string', default: '500' },
       'naive-concurrency': { type: 'string', default: '10' },
@@ -54,7 +57,7 @@ export function parseStrategyArgs (args: string[]): StrategyOptions {
     clients: Number(values.clients),
     imageBytes: Number(values['image-kb']) * 1024,
     latencyMs: Number(values['latency-ms']),
-    ours: { concurrency: Number(values.concurrency), windowMs: Number(values['window-ms']), maxEntries: Number(values['max-entries']) },
+    ours: { concurrency: values.concurrency === undefined ? undefined : Number(values.concurrency), windowMs: Number(values['window-ms']), maxEntries: Number(values['max-entries']) },
     naive: { concurrency: Number(values['naive-concurrency']) },
     only: values.only.split(',').map(s => s.trim()).filter(Boolean)
   }
@@ -128,13 +131,13 @@ async function runStrategy (key: 'naive' | 'ours', options: StrategyOptions, inf
     ? { DROPBOX_UPLOAD_STRATEGY: 'single', WORKER_CONCURRENCY: String(options.naive.concurrency) }
     : {
         DROPBOX_UPLOAD_STRATEGY: 'batch',
-        WORKER_CONCURRENCY: String(options.ours.concurrency),
+        ...(options.ours.concurrency === undefined ? {} : { WORKER_CONCURRENCY: String(options.ours.concurrency) }),
         DROPBOX_BATCH_WINDOW_MS: String(options.ours.windowMs),
         DROPBOX_BATCH_MAX_ENTRIES: String(options.ours.maxEntries)
       }
   const label = key === 'naive'
     ? `naive: single files/upload, concurrency ${options.naive.concurrency}`
-    : `ours: sessions + finish_batch_v2, concurrency ${options.ours.concurrency}, window ${options.ours.windowMs} ms`
+    : `ours: sessions + finish_batch_v2, concurrency ${options.ours.concurrency ?? `${WORKER_CONCURRENCY_DEFAULTS.dropbox} (default)`}, window ${options.ours.windowMs} ms`
   // Slow naive requests must not turn into 202s: every request waits for its file.
   const service = await startService({ name: `strategies-${key}`, infra, env: { ...emulator.serviceEnv, ...settings, UPLOAD_WAIT_MS: String(30 * 60_000) } })
   try {

@@ -61,6 +61,16 @@ t.test('resumable uploads expire after RESUMABLE_UPLOAD_TTL seconds: a day by de
   }
 })
 
+t.test('WORKER_CONCURRENCY: unset, it fits the storage; set, it is used as given', async t => {
+  const dropbox = { DROPBOX_APP_KEY: 'k', DROPBOX_APP_SECRET: 's', DROPBOX_REFRESH_TOKEN: 'r' }
+  t.equal(loadConfig({}).worker.concurrency, 8, 'local storage: 8')
+  t.equal(loadConfig(dropbox).worker.concurrency, 50, 'Dropbox (I/O-bound): 50')
+  t.equal(loadConfig({ ...dropbox, STORAGE: 'local' }).worker.concurrency, 8)
+  t.equal(loadConfig({ ...dropbox, WORKER_CONCURRENCY: '12' }).worker.concurrency, 12)
+  t.equal(loadConfig({ WORKER_CONCURRENCY: '3' }).worker.concurrency, 3)
+  t.throws(() => loadConfig({ WORKER_CONCURRENCY: '0' }), { message: /WORKER_CONCURRENCY/ })
+})
+
 t.test('variant settings: defaults, and refusals naming the setting', async t => {
   t.same(loadConfig({}).variants, { enabled: true, concurrency: 2, heicThreads: 1, maxInputPixels: 64_000_000, timeoutMs: 30_000 })
   t.same(loadConfig({ VARIANTS_ENABLED: 'false', VARIANT_CONCURRENCY: '4', VARIANT_TIMEOUT_SECONDS: '5' }).variants, { enabled: false, concurrency: 4, heicThreads: 1, maxInputPixels: 64_000_000, timeoutMs: 5000 })

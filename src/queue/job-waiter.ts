@@ -1,5 +1,5 @@
-import { Job, type Queue, type QueueEvents } from 'bullmq'
-import type { UploadJobResult } from './upload-jobs.ts'
+import { Job, type Queue } from 'bullmq'
+import type { PublishedOutcome, UploadJobResult } from './upload-jobs.ts'
 
 export type JobOutcome =
   | { status: 'completed', result: UploadJobResult }
@@ -24,30 +24,54 @@ interface Pending {
   timer: NodeJS.Timeout
 }
 
+/** How the waits of this process ended (tests and benchmarks read them). */
+export interface WaiterStats {
+  /** Outcome messages received on this process's channel, for a waited job or not. */
+  messages: number
+  /** Waits settled by a published outcome. */
+  settledByMessage: number
+  /** Waits settled by reading the job (first read or sweep) or by recovery. */
+  settledByRead: number
+}
+
 /**
- * Waits for many jobs with one QueueEvents subscription per process (not a listener per job, as
- * job.waitUntilFinished() would). Events can be missed (a job that finished before the wait
- * started, a reconnect, load), so every wait starts with a state read and pending jobs are
- * re-read on a fixed sweep. Every wait ends by its timeout at the latest, as "pending".
+ * Waits for many jobs of this API process. The workers publish each outcome on the process's
+ * own channel (upload-jobs.ts, resultsChannel), which the owner hands to receive(): no process
+ * reads the outcomes of the others' jobs. Messages can be missed (a job that finished before the
+ * wait started, a publish while the subscriber was reconnecting, a job queued by another process
+ * or before jobs named their process), so every wait starts with a state read and pending jobs
+ * are re-read on a fixed sweep. Every wait ends by its timeout at the latest, as "pending".
  */
 export class JobWaiter {
   readonly #queue: Queue
   readonly #recover: RecoverJob | undefined
   readonly #pending = new Map<string, Pending[]>()
   readonly #sweep: NodeJS.Timeout
+  readonly stats: WaiterStats = { messages: 0, settledByMessage: 0, settledByRead: 0 }
   #sweeping = false
   #closed = false
 
-  constructor (queue: Queue, events: QueueEvents, { sweepMs = 2000, recover }: { sweepMs?: number, recover?: RecoverJob } = {}) {
+  constructor (queue: Queue, { sweepMs = 2000, recover }: { sweepMs?: number, recover?: RecoverJob } = {}) {
     this.#queue = queue
     this.#recover = recover
-    events.on('completed', ({ jobId, returnvalue }) => {
-      this.#settle(jobId, { status: 'completed', result: returnvalue as unknown as UploadJobResult })
-    })
-    events.on('failed', ({ jobId, failedReason }) => {
-      this.#settle(jobId, { status: 'failed', reason: failedReason })
-    })
     this.#sweep = setInterval(() => { void this.#recheckAll() }, sweepMs).unref()
+  }
+
+  /** A message of this process's results channel (a PublishedOutcome); anything else is ignored. */
+  receive (message: string): void {
+    let published: PublishedOutcome
+    try {
+      published = JSON.parse(message) as PublishedOutcome
+    } catch {
+      return
+    }
+    if (typeof published?.jobId !== 'string') return
+    this.stats.messages++
+    if (published.status === 'completed' && typeof published.result === 'object' && published.result !== null) {
+      this.stats.settledByMessage += this.#settle(published.jobId, { status: 'completed', result: published.result })
+    } else if (published.status === 'failed') {
+      this.stats.settledByMessage += this.#settle(published.jobId, { status: 'failed', reason: String(published.reason) })
+    }
   }
 
   /**
@@ -89,7 +113,7 @@ export class JobWaiter {
   async #recheck (jobId: string): Promise<void> {
     try {
       const outcome = await this.outcome(jobId) ?? await this.#recover?.(jobId)
-      if (outcome && outcome.status !== 'pending') this.#settle(jobId, outcome)
+      if (outcome && outcome.status !== 'pending') this.stats.settledByRead += this.#settle(jobId, outcome)
     } catch {
       // Redis unreachable: the next sweep or the timeout settles the wait.
     }
@@ -105,8 +129,11 @@ export class JobWaiter {
     }
   }
 
-  #settle (jobId: string, outcome: JobOutcome): void {
-    for (const entry of this.#pending.get(jobId) ?? []) this.#drop(jobId, entry, outcome)
+  /** Ends every wait for the job; returns how many there were. */
+  #settle (jobId: string, outcome: JobOutcome): number {
+    const entries = this.#pending.get(jobId) ?? []
+    for (const entry of entries) this.#drop(jobId, entry, outcome)
+    return entries.length
   }
 
   #drop (jobId: string, entry: Pending, outcome: JobOutcome): void {

@@ -15,6 +15,15 @@ export function blockingConnection (url: string, connectionName: string, onError
   return new Redis(url, { maxRetriesPerRequest: null, connectionName } satisfies RedisOptions).on('error', onError)
 }
 
+/**
+ * A connection for SUBSCRIBE only (a subscribed connection takes no other command). It waits for
+ * Redis forever and subscribes again after every reconnect; what is published meanwhile is lost,
+ * so its readers must have a fallback (JobWaiter's sweep).
+ */
+export function subscriberConnection (url: string, connectionName: string, onError: ErrorListener): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, autoResubscribe: true, connectionName } satisfies RedisOptions).on('error', onError)
+}
+
 /** Resolves once the connection can take commands (a fail-fast connection refuses them before). */
 export async function connected (redis: Redis): Promise<void> {
   if (redis.status === 'ready') return

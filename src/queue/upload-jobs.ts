@@ -20,6 +20,12 @@ export interface UploadJobData {
   receivedAt: string
   /** The request that sent the file (its X-Request-Id), for the worker's log lines; absent in jobs queued before it existed. */
   requestId?: string
+  /**
+   * The API process that queued the job (its instance id, random at its start): the worker
+   * publishes the outcome on that process's channel only (resultsChannel). Absent in jobs queued
+   * before it existed; their waits are settled by the API's re-read sweep.
+   */
+  apiInstance?: string
   /** Set by the worker once storage holds the file, so a retry finds it where it went. */
   stored?: StoredFile
 }
@@ -31,6 +37,23 @@ export interface UploadJobResult {
   storagePath: string
   size: number
 }
+
+/**
+ * BullMQ's event stream of the queue is read by nobody in the service (outcomes travel on
+ * resultsChannel); capped so that it stays small. Set on every Queue of the upload queue: BullMQ
+ * keeps it in the queue's meta key, where the workers' scripts read it.
+ */
+export const UPLOAD_EVENTS_MAX_LEN = 1000
+
+/** Where the workers publish the outcomes of the jobs an API process queued. */
+export function resultsChannel (prefix: string, apiInstance: string): string {
+  return `${prefix}:results:${apiInstance}`
+}
+
+/** What is published on resultsChannel once a job completed or failed for good. */
+export type PublishedOutcome =
+  | { jobId: string, status: 'completed', result: UploadJobResult }
+  | { jobId: string, status: 'failed', reason: string }
 
 /** How long finished jobs stay readable; must outlive the longest wait of the upload endpoint. */
 export const COMPLETED_RETENTION_SECONDS = 24 * 3600

@@ -5,7 +5,7 @@ import type { Registry } from 'prom-client'
 import type { Config } from '../config.ts'
 import { openDatabase } from '../models/connect.ts'
 import { blockingConnection, closeWithin, isRedisUnavailable } from '../queue/redis.ts'
-import { UPLOAD_QUEUE, type UploadJobData, type UploadJobResult } from '../queue/upload-jobs.ts'
+import { resultsChannel, UPLOAD_EVENTS_MAX_LEN, UPLOAD_QUEUE, type PublishedOutcome, type UploadJobData, type UploadJobResult } from '../queue/upload-jobs.ts'
 import { enqueueVariants, VARIANT_QUEUE, type VariantJobData, type VariantJobResult } from '../queue/variant-jobs.ts'
 import { removeStaged } from '../staging/staged-files.ts'
 import { batchObservers, createRegistry, errorKind, instrumentStorage, jobMetrics, storageMetrics } from '../runtime/metrics.ts'
@@ -44,7 +44,7 @@ export async function startUploadWorker (config: Config, logger: Logger): Promis
   const db = await openDatabase(config.mongodbUrl)
   const onError = (err: Error): void => { logger.warn({ err: err.message }, 'redis connection error') }
   const redis = blockingConnection(redisUrl, 'worker-control', onError)
-  const queue = new Queue(UPLOAD_QUEUE, { connection: redis, prefix })
+  const queue = new Queue(UPLOAD_QUEUE, { connection: redis, prefix, streams: { events: { maxLen: UPLOAD_EVENTS_MAX_LEN } } })
   const onQueueError = (err: Error): void => { if (!isRedisUnavailable(err)) logger.warn({ err }, 'upload queue error') }
   queue.on('error', onQueueError)
   const pauseQueue = (ms: number): Promise<void> => queue.rateLimit(ms)
@@ -102,12 +102,22 @@ export async function startUploadWorker (config: Config, logger: Logger): Promis
     // (BullMQ's default allows one stall), its attempts bound it as for any other failure.
     maxStalledCount: config.worker.attempts
   })
+  // The outcome goes to the API process that queued the job (and waits for it), whichever worker
+  // ran it; a message lost on the way is made up for by that process's re-read sweep.
+  const publish = (job: Job<UploadJobData, UploadJobResult>, outcome: PublishedOutcome): void => {
+    const instance = job.data.apiInstance
+    if (typeof instance !== 'string' || instance === '') return
+    redis.publish(resultsChannel(prefix, instance), JSON.stringify(outcome))
+      .catch(err => logger.warn({ err: (err as Error).message, uploadId: job.id }, 'could not publish an upload outcome'))
+  }
+  worker.on('completed', (job, result) => { publish(job, { jobId: job.id!, status: 'completed', result }) })
   worker.on('failed', (job, err) => {
     // finishedOn is set only when no attempt is left (or the error was unrecoverable).
     if (!job?.finishedOn) {
       jobs.retries.inc({ queue: UPLOAD_QUEUE, reason: errorKind(err) })
       return
     }
+    publish(job, { jobId: job.id!, status: 'failed', reason: job.failedReason ?? err.message })
     jobs.failed.inc({ queue: UPLOAD_QUEUE, reason: errorKind(err) })
     logger.error({ uploadId: job.id, requestId: job.data.requestId, reason: err.message }, 'upload failed for good')
     if (config.worker.failedStagedRetentionMs === 0) {

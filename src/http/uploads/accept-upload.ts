@@ -31,10 +31,11 @@ export interface Idempotency {
  */
 export async function acceptUpload (fastify: FastifyInstance, log: FastifyBaseLogger, sent: ReceivedUpload, idempotency?: Idempotency): Promise<UploadAnswer> {
   const { upload, worker } = fastify.config
-  const { queue, waiter, idempotency: keys } = fastify.uploadQueue
+  const { queue, waiter, idempotency: keys, instance } = fastify.uploadQueue
   // The bytes that will be stored, with their own size and content hash.
   const received = await stripLocations(fastify, log, sent)
-  const jobs = uploadJobs(received)
+  // apiInstance: the workers publish each outcome to this process alone (plugins/upload-queue.ts).
+  const jobs = uploadJobs(received).map(job => ({ ...job, apiInstance: instance }))
   const phoneNumber = received.phoneNumber
   const staged = jobs.map(job => job.stagedPath)
   try {
