@@ -16,6 +16,7 @@ import { processUpload } from './process-upload.ts'
 import { RecordWriter } from './record-writer.ts'
 import { startResumableJanitor } from './resumable-janitor.ts'
 import { sweepStaging, SWEEP_INTERVAL_MS } from './staging-janitor.ts'
+import { redisCommitLock } from '../runtime/commit-lock.ts'
 
 // Manual rate limiting (queue.rateLimit) only applies to workers that have a limiter; this one
 // is far above any real rate, so only Dropbox's Retry-After ever holds the queue back.
@@ -52,7 +53,7 @@ export async function startUploadWorker (config: Config, logger: Logger): Promis
   const jobs = jobMetrics(registry)
   const observers = batchObservers(storageCalls, config.storage)
   const storage = instrumentStorage(createStorage(config, {
-    redis,
+    commitLock: redisCommitLock(redis, config.queuePrefix),
     onRateLimited: (ms, reason) => {
       observers.onRateLimitedReason(reason)
       pauseQueue(ms).catch(err => logger.warn({ err }, 'could not pause the queue'))

@@ -9,6 +9,7 @@ import type { Storage } from '../../src/storage/storage.ts'
 import { runDropboxSync, type SyncOutcome } from '../../src/worker/dropbox-sync/run-sync.ts'
 import type { DropboxEmulator } from '../support/dropbox-emulator/index.ts'
 import { fakeJpeg } from './images.ts'
+import { redisCommitLock } from '../../src/runtime/commit-lock.ts'
 
 interface Teardown {
   teardown: (fn: () => unknown) => void
@@ -30,7 +31,7 @@ export async function syncHarness (t: Teardown, config: Config): Promise<SyncHar
   t.teardown(() => db.connection.close())
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null })
   t.teardown(() => redis.disconnect())
-  const storage = createStorage(config, { redis })
+  const storage = createStorage(config, { commitLock: redisCommitLock(redis, config.queuePrefix) })
   const state = new DropboxSyncState(redis, config.queuePrefix)
   const audit = auditEventModel(db.connection)
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' })

@@ -12,6 +12,7 @@ import { createStorage } from '../../storage/index.ts'
 import { HeicDecoder } from './heic-decoder.ts'
 import { processVariants } from './process-variants.ts'
 import { displayP3Profile } from './render.ts'
+import { redisCommitLock } from '../../runtime/commit-lock.ts'
 
 // As for uploads: only storage's Retry-After ever holds the queue back.
 const LIMITER = { max: 100_000, duration: 1000 }
@@ -41,7 +42,7 @@ export async function startVariantWorker (config: Config, logger: Logger): Promi
   queue.on('error', onQueueError)
   const pauseQueue = (ms: number): Promise<void> => queue.rateLimit(ms)
   const storage = createStorage(config, {
-    redis,
+    commitLock: redisCommitLock(redis, config.queuePrefix),
     onRateLimited: ms => { pauseQueue(ms).catch(err => logger.warn({ err }, 'could not pause the variants queue')) }
   })
   const workDir = await mkdtemp(join(tmpdir(), 'image-variants-'))
