@@ -9,6 +9,8 @@
 #     (with BOOTSTRAP_SERVICES_DOTENV=1 a setting in .env counts too, as for `npm run dev`)
 #   - PostgreSQL's server programs (Debian package `postgresql`), which FerretDB keeps its data in,
 #     likewise, unless EMBEDDED_DB=sqlite (FerretDB's SQLite backend) or POSTGRES_BIN_DIR names them
+#   - versitygw (an S3 server) built from the Go module proxy, only when BOOTSTRAP_S3=1 (the tests
+#     and benchmarks) and S3_ENDPOINT does not name a server
 #   - Chromium (Debian package) for the admin browser tests, only when BOOTSTRAP_CHROMIUM=1 and
 #     CHROMIUM_PATH does not name one already
 # Installers never read standard input (a password piped to create-admin is not theirs) and
@@ -101,6 +103,21 @@ if [ "${BOOTSTRAP_SERVICES:-0}" = 1 ] && ! service_configured MONGODB_URL; then
     (cd "$ROOT/tools/ferretdb" && go build -o "$LOCAL/bin/ferretdb.$$" . </dev/null >&2)
     mv -f "$LOCAL/bin/ferretdb.$$" "$LOCAL/bin/ferretdb"
     echo "$ferret_sum" > "$LOCAL/ferretdb.stamp"
+  fi
+fi
+
+# --- versitygw (an S3 server, for the tests and benchmarks of STAGING=s3) ------------------------
+# Only for the tasks that ask (BOOTSTRAP_S3=1), unless S3_ENDPOINT points at a server.
+VERSITYGW_VERSION=v1.8.0
+if [ "${BOOTSTRAP_S3:-0}" = 1 ] && ! service_configured S3_ENDPOINT; then
+  if [ ! -x "$LOCAL/bin/versitygw" ] || ! stamp_ok "$LOCAL/versitygw.stamp" "$VERSITYGW_VERSION"; then
+    go_minor=$(go env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
+    [ "${go_minor:-0}" -ge 24 ] || fail "Go >= 1.24 is needed to build versitygw, the tests' S3 server (found: $(go version 2>/dev/null || echo none)); or set S3_ENDPOINT (with S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY) to an S3 server"
+    say "building versitygw $VERSITYGW_VERSION, the tests' S3 server (first run only; takes a minute or two)"
+    tmp_bin=$(mktemp -d)
+    (GOBIN="$tmp_bin" go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" </dev/null >&2)
+    mv -f "$tmp_bin/versitygw" "$LOCAL/bin/versitygw" && rm -rf "$tmp_bin"
+    echo "$VERSITYGW_VERSION" > "$LOCAL/versitygw.stamp"
   fi
 fi
 

@@ -27,7 +27,8 @@ shift
 # for the tasks that start them (dev also skips those REDIS_URL / MONGODB_URL in .env point away).
 case "$task" in
   dev) export BOOTSTRAP_SERVICES=1 BOOTSTRAP_SERVICES_DOTENV=1 ;;
-  test | tap | bench | openapi) export BOOTSTRAP_SERVICES=1 ;;
+  test | bench) export BOOTSTRAP_SERVICES=1 BOOTSTRAP_S3=1 ;;
+  tap | openapi) export BOOTSTRAP_SERVICES=1 ;;
 esac
 [ "$task" = test ] && [ "${SKIP_BROWSER_TESTS:-0}" != 1 ] && export BOOTSTRAP_CHROMIUM=1
 source scripts/bootstrap.sh

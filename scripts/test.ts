@@ -1,11 +1,11 @@
-// `npm test`: type check, lint, then the whole tap suite against a real Redis and a real
-// MongoDB-protocol server (FerretDB on PostgreSQL, or on SQLite with EMBEDDED_DB=sqlite), started
-// here unless REDIS_URL / MONGODB_URL are given.
+// `npm test`: type check, lint, then the whole tap suite against a real Redis, a real
+// MongoDB-protocol server (FerretDB on PostgreSQL, or on SQLite with EMBEDDED_DB=sqlite) and a
+// real S3 server (versitygw), started here unless REDIS_URL / MONGODB_URL / S3_ENDPOINT are given.
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ROOT, startFerretDB, startRedis, type Service } from './lib/services.ts'
+import { ROOT, startFerretDB, startRedis, startS3, type Service } from './lib/services.ts'
 
 function step (title: string, command: string, args: string[], env = process.env): Promise<number> {
   console.error(`\n\x1b[1m== ${title}\x1b[0m`)
@@ -49,7 +49,13 @@ try {
       env.MONGODB_URL = ferret.url
       database = ` (FerretDB on ${ferret.postgres ? 'PostgreSQL' : 'SQLite'}, started in ${Math.round(performance.now() - started)} ms)`
     }
-    console.error(`\nservices: REDIS_URL=${env.REDIS_URL} MONGODB_URL=${env.MONGODB_URL}${database}`)
+    // For the tests of STAGING=s3 (they name their own buckets); no other test reads these.
+    if (!env.S3_ENDPOINT) {
+      const s3 = await startS3(dataDir)
+      services.push(s3)
+      Object.assign(env, s3.env)
+    }
+    console.error(`\nservices: REDIS_URL=${env.REDIS_URL} MONGODB_URL=${env.MONGODB_URL}${database} S3_ENDPOINT=${env.S3_ENDPOINT}`)
     code = await step('tap', 'npx', ['tap', ...tapArgs], env)
   }
 } finally {

@@ -15,6 +15,7 @@ import loadShedding from './http/plugins/load-shedding.ts'
 import requestId from './http/plugins/request-id.ts'
 import requestLog from './http/plugins/request-log.ts'
 import metrics from './plugins/metrics.ts'
+import staging from './plugins/staging.ts'
 import storage from './plugins/storage.ts'
 import swagger from './http/plugins/swagger.ts'
 import uploadQueue from './plugins/upload-queue.ts'
@@ -88,6 +89,7 @@ export default async function app (fastify: FastifyInstance, { config }: AppOpti
   await fastify.register(swagger)
   await fastify.register(database)
   await fastify.register(storage)
+  await fastify.register(staging)
   await fastify.register(uploadQueue)
   await fastify.register(variantQueue)
   // ExifTool processes for the uploads' location removal (http/uploads/strip-location.ts).

@@ -33,6 +33,18 @@ const EnvSchema = Type.Object({
   DROPBOX_SYNC_INTERVAL_MS: Type.Integer({ minimum: 0, maximum: 24 * 3600 * 1000, default: 60_000 }),
 
   STAGING_DIR: Type.String({ minLength: 1, default: '.data/staging' }),
+  // Where accepted files wait for a worker: the directory (shared by API and workers: one
+  // machine, or a network file system) or an S3 bucket (STAGING_DIR is then each process's scratch).
+  STAGING: Type.Union([Type.Literal('directory'), Type.Literal('s3')], { default: 'directory' }),
+  S3_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  S3_BUCKET: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' })),
+  S3_REGION: Type.String({ minLength: 1, default: 'us-east-1' }),
+  S3_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1 })),
+  S3_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  // Keys of the staged objects start with it; the bucket may hold other things.
+  S3_PREFIX: Type.String({ pattern: '^([A-Za-z0-9_.-]+/)*$', default: 'staging/' }),
+  // Unset: path-style addressing (bucket in the path) when S3_ENDPOINT is set, as most S3-compatible servers want.
+  S3_FORCE_PATH_STYLE: Type.Optional(Type.Boolean()),
   DATA_DIR: Type.String({ minLength: 1, default: '.data/files' }),
   // Location metadata (EXIF GPS, XMP GPS properties) is taken out of uploads before they are stored.
   STRIP_LOCATION: Type.Boolean({ default: true }),
@@ -113,6 +125,18 @@ export interface DropboxSettings {
   syncIntervalMs: number
 }
 
+/** STAGING=s3: the bucket where accepted files wait for a worker (staging/s3-staging.ts). */
+export interface S3StagingSettings {
+  /** Unset: AWS S3 itself. */
+  endpoint: string | undefined
+  bucket: string
+  region: string
+  /** Unset: the AWS SDK's own chain (environment, profile, instance role). */
+  credentials: { accessKeyId: string, secretAccessKey: string } | undefined
+  prefix: string
+  forcePathStyle: boolean
+}
+
 export interface Config {
   port: number
   host: string
@@ -127,6 +151,8 @@ export interface Config {
   storage: StorageKind
   dropbox: DropboxSettings | undefined
   stagingDir: string
+  /** Set with STAGING=s3; unset: the staging directory is where workers find accepted files. */
+  s3Staging: S3StagingSettings | undefined
   dataDir: string
   /** STRIP_LOCATION: uploads lose their location metadata before they are stored; false keeps every file as sent. */
   stripLocation: boolean
@@ -280,6 +306,7 @@ export function loadConfig (source?: Record<string, string | undefined>): Config
         }
       : undefined,
     stagingDir: resolve(env.STAGING_DIR),
+    s3Staging: s3StagingSettings(env),
     dataDir: resolve(env.DATA_DIR),
     stripLocation: env.STRIP_LOCATION,
     upload: { maxFileBytes: env.UPLOAD_MAX_FILE_BYTES, maxFiles: env.UPLOAD_MAX_FILES, waitMs: env.UPLOAD_WAIT_MS, idempotencyTtlSeconds: env.IDEMPOTENCY_TTL, idleTimeoutMs: env.UPLOAD_IDLE_TIMEOUT_MS, resumableTtlMs: env.RESUMABLE_UPLOAD_TTL * 1000 },
@@ -303,6 +330,22 @@ export function loadConfig (source?: Record<string, string | undefined>): Config
     server: serverLimits(env),
     metrics: { token: env.METRICS_TOKEN, workerPort: env.WORKER_METRICS_PORT }
   })
+}
+
+function s3StagingSettings (env: Env): S3StagingSettings | undefined {
+  if (env.STAGING !== 's3') return undefined
+  if (env.S3_BUCKET === undefined) throw new ConfigError('Invalid configuration: STAGING=s3 needs S3_BUCKET')
+  if ((env.S3_ACCESS_KEY_ID === undefined) !== (env.S3_SECRET_ACCESS_KEY === undefined)) {
+    throw new ConfigError('Invalid configuration: S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together')
+  }
+  return {
+    endpoint: env.S3_ENDPOINT,
+    bucket: env.S3_BUCKET,
+    region: env.S3_REGION,
+    credentials: env.S3_ACCESS_KEY_ID !== undefined ? { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY! } : undefined,
+    prefix: env.S3_PREFIX,
+    forcePathStyle: env.S3_FORCE_PATH_STYLE ?? env.S3_ENDPOINT !== undefined
+  }
 }
 
 function serverLimits (env: Env): ServerLimits {

@@ -164,6 +164,29 @@ export async function startFerretDB (dataDir: string, dbName: string, options: F
   }
 }
 
+/** An S3-compatible server for STAGING=s3 (versitygw, its POSIX backend), with its credentials. */
+export interface S3Service extends Service {
+  accessKeyId: string
+  secretAccessKey: string
+  /** The settings a process needs to stage in it (STAGING=s3 and S3_BUCKET left to the caller). */
+  env: { S3_ENDPOINT: string, S3_ACCESS_KEY_ID: string, S3_SECRET_ACCESS_KEY: string }
+}
+
+/**
+ * versitygw (built by bootstrap.sh into .local/bin) serving `dataDir`/s3 as S3 on a free port: each
+ * directory there is a bucket, each file an object. Made-up credentials; it listens on 127.0.0.1 only.
+ */
+export async function startS3 (dataDir: string, options: { port?: number, quiet?: boolean } = {}): Promise<S3Service> {
+  const port = options.port ?? await freePort()
+  const root = await mkdirp(join(dataDir, 's3'))
+  const accessKeyId = 'image-upload'
+  const secretAccessKey = 'image-upload-local-secret'
+  const url = `http://127.0.0.1:${port}`
+  const service = await start('versitygw', join(ROOT, '.local/bin/versitygw'),
+    ['--access', accessKeyId, '--secret', secretAccessKey, '--port', `127.0.0.1:${port}`, '--quiet', 'posix', root], port, url, options.quiet ?? true)
+  return { ...service, accessKeyId, secretAccessKey, env: { S3_ENDPOINT: url, S3_ACCESS_KEY_ID: accessKeyId, S3_SECRET_ACCESS_KEY: secretAccessKey } }
+}
+
 // --- The dev stack's state file ----------------------------------------------------------------
 // While `npm run dev` runs, .data/dev/services.env says which Redis and MongoDB it uses, so that
 // commands run from another terminal (scripts/run.sh: create-admin, start, worker) reach the same

@@ -41,8 +41,8 @@ export default fp(async (fastify) => {
   const channel = resultsChannel(prefix, instance)
   const subscriber = subscriberConnection(redisUrl, `api-results-${instance.slice(0, 8)}`, onError)
   await Promise.all([queue.waitUntilReady(), subscriber.subscribe(channel)])
-  const { stagingDir, worker, upload } = fastify.config
-  const recovery = { images: fastify.db.images, storage: fastify.storage, queue, stagingDir, attempts: worker.attempts, log: fastify.log }
+  const { worker, upload } = fastify.config
+  const recovery = { images: fastify.db.images, storage: fastify.storage, queue, staging: fastify.staging, attempts: worker.attempts, log: fastify.log }
   const find = (uploadId: string): Promise<KnownUpload | undefined> => findUpload(recovery, uploadId)
   const waiter = new JobWaiter(queue, {
     recover: async jobId => (await findUpload(recovery, jobId, { jobKnownMissing: true }))?.outcome
@@ -65,4 +65,4 @@ export default fp(async (fastify) => {
     redis.disconnect()
     subscriber.disconnect()
   })
-}, { name: 'upload-queue', dependencies: ['config', 'database', 'storage'] })
+}, { name: 'upload-queue', dependencies: ['config', 'database', 'storage', 'staging'] })

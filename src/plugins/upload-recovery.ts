@@ -1,10 +1,9 @@
-import { join } from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
 import { outcomeOf, type JobOutcome } from '../queue/job-waiter.ts'
 import { enqueueUploads, type UploadQueue } from '../queue/producer.ts'
 import { isUploadManifest } from '../queue/upload-jobs.ts'
 import { recordId, type ImageModel } from '../models/image.ts'
-import { readManifest } from '../staging/manifest.ts'
+import type { StagingArea } from '../staging/staging-area.ts'
 import type { Storage } from '../storage/storage.ts'
 
 export interface KnownUpload {
@@ -17,14 +16,14 @@ export interface RecoveryDeps {
   images: ImageModel
   storage: Storage
   queue: UploadQueue
-  stagingDir: string
+  staging: StagingArea
   attempts: number
   log: FastifyBaseLogger
 }
 
 /**
  * Where an upload stands, wherever that is known: its record (stored), its job, or - when Redis
- * lost the job - its manifest beside the staged bytes, from which the job is queued again under
+ * lost the job - its manifest in the staging area, from which the job is queued again under
  * the same id (the record and the stored file stay exactly once). Undefined: never accepted.
  */
 export async function findUpload (deps: RecoveryDeps, uploadId: string, { jobKnownMissing = false } = {}): Promise<KnownUpload | undefined> {
@@ -36,7 +35,7 @@ export async function findUpload (deps: RecoveryDeps, uploadId: string, { jobKno
   const job = jobKnownMissing ? undefined : await deps.queue.getJob(uploadId)
   if (job) return { phoneNumber: job.data.phoneNumber, fileName: job.data.fileName, outcome: outcomeOf(job) }
 
-  const manifest = await readManifest(join(deps.stagingDir, uploadId))
+  const manifest = await deps.staging.readManifest(uploadId)
   if (!isUploadManifest(manifest, uploadId)) return undefined
   await enqueueUploads(deps.queue, [manifest.job], deps.attempts)
   deps.log.warn({ uploadId }, 'job missing from Redis: queued again from its manifest')

@@ -1,11 +1,11 @@
-import { stat } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { RateLimitError, UnrecoverableError, type Job } from 'bullmq'
 import type { Logger } from 'pino'
 import { recordId, type ImageModel } from '../models/image.ts'
 import type { UploadJobData, UploadJobResult } from '../queue/upload-jobs.ts'
 import { StoragePermanentError, StorageRateLimitError } from '../storage/errors.ts'
 import type { Storage } from '../storage/storage.ts'
-import { removeStaged } from '../staging/staged-files.ts'
+import type { StagingArea } from '../staging/staging-area.ts'
 import { isUploadId } from '../core/upload-id.ts'
 import { COMMITTING_TTL_MS } from '../queue/dropbox-sync-state.ts'
 import type { CommitMarks } from './dropbox-sync/start-sync.ts'
@@ -13,6 +13,8 @@ import type { RecordWriter } from './record-writer.ts'
 
 export interface UploadDeps {
   storage: Storage
+  /** Where the job's bytes wait (STAGING: this machine's directory, or S3). */
+  staging: StagingArea
   images: ImageModel
   records: RecordWriter
   logger: Logger
@@ -48,7 +50,9 @@ export async function processUpload (job: UploadJob, deps: UploadDeps): Promise<
   const earlier = job.attemptsStarted > 1 ? await recordedResult(job, deps) : undefined
   if (earlier) return earlier
 
-  if (!await exists(data.stagedPath)) {
+  // The bytes on this machine (with S3 staging, a download into this worker's scratch).
+  const localPath = await deps.staging.localCopy(data)
+  if (localPath === undefined) {
     // A run of this job that overlapped this one (its lock lost) may have finished meanwhile.
     const finished = await recordedResult(job, deps)
     if (finished) return finished
@@ -58,13 +62,18 @@ export async function processUpload (job: UploadJob, deps: UploadDeps): Promise<
   // Marked until the record is written. A failed attempt leaves its mark (it expires): the file
   // may be in Dropbox already, and its retry will record it.
   const markedAt = Date.now()
-  await deps.commits?.mark(data.phoneNumber, data.contentHash)
-  const result = await storeAndRecord(job, deps, log, markedAt)
-  await deps.commits?.unmark(data.phoneNumber, data.contentHash).catch(() => {})
-  return result
+  try {
+    await deps.commits?.mark(data.phoneNumber, data.contentHash)
+    const result = await storeAndRecord(job, deps, log, localPath, markedAt)
+    await deps.commits?.unmark(data.phoneNumber, data.contentHash).catch(() => {})
+    return result
+  } finally {
+    // A download is this attempt's alone; the next one fetches its own.
+    if (localPath !== data.stagedPath) await rm(localPath, { force: true })
+  }
 }
 
-async function storeAndRecord (job: UploadJob, deps: UploadDeps, log: Logger, markedAt: number): Promise<UploadJobResult> {
+async function storeAndRecord (job: UploadJob, deps: UploadDeps, log: Logger, localPath: string, markedAt: number): Promise<UploadJobResult> {
   const { data } = job
   const { storage } = deps
   let stored, imageUrl
@@ -73,7 +82,7 @@ async function storeAndRecord (job: UploadJob, deps: UploadDeps, log: Logger, ma
     // ("name (1).jpg") is not asked to store it again, so no retry leaves a second copy.
     stored = data.stored && await storage.holds(data.stored)
       ? data.stored
-      : await storage.put({ stagedPath: data.stagedPath, folder: data.phoneNumber, name: data.fileName, size: data.size, contentHash: data.contentHash })
+      : await storage.put({ stagedPath: localPath, folder: data.phoneNumber, name: data.fileName, size: data.size, contentHash: data.contentHash })
     // Only a renamed file needs remembering: at the requested name, storing the same bytes again
     // is a no-op anyway.
     if (stored !== data.stored && stored.name !== data.fileName) await job.updateData({ ...data, stored })
@@ -106,29 +115,25 @@ async function storeAndRecord (job: UploadJob, deps: UploadDeps, log: Logger, ma
   })
   // Never delays the answer by more than a queue add: the renderings are made elsewhere.
   await deps.onRecorded?.(data.uploadId)
-  await removeStaged([data.stagedPath])
+  await deps.staging.remove([data])
   log.info({ path: stored.path, size: stored.size }, 'image stored')
   return resultOf(storage, stored.name, imageUrl, stored.path, stored.size)
 }
 
 /** The result of an earlier run that got as far as the record; removes what it left staged. */
-async function recordedResult (job: UploadJob, { images, storage, onRecorded }: UploadDeps): Promise<UploadJobResult | undefined> {
+async function recordedResult (job: UploadJob, { images, storage, staging, onRecorded }: UploadDeps): Promise<UploadJobResult | undefined> {
   // A job not made by the upload endpoint (one queued by hand) has no record to find.
   if (!isUploadId(job.data.uploadId)) return undefined
   const recorded = await images.findById(recordId(job.data.uploadId)).lean()
   if (!recorded) return undefined
   // The earlier run may have died between its record and its variant job.
   await onRecorded?.(job.data.uploadId)
-  await removeStaged([job.data.stagedPath])
+  await staging.remove([job.data])
   return resultOf(storage, recorded.file_name, recorded.image_url, recorded.storage_path, recorded.size)
 }
 
 function resultOf (storage: Storage, fileName: string, imageUrl: string, storagePath: string, size: number): UploadJobResult {
   return { fileName, imageUrl, message: storage.successMessage(fileName), storagePath, size }
-}
-
-async function exists (path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false)
 }
 
 /**

@@ -1,12 +1,11 @@
-import { readdir, rm, stat } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { Queue } from 'bullmq'
 import type { Logger } from 'pino'
 import { recordId, type ImageModel } from '../models/image.ts'
 import { enqueueUploads } from '../queue/producer.ts'
 import { isUploadManifest } from '../queue/upload-jobs.ts'
-import { MANIFEST_SUFFIX, readManifest } from '../staging/manifest.ts'
+import { MANIFEST_SUFFIX } from '../staging/manifest.ts'
 import { PARTIAL_SUFFIX } from '../staging/staged-files.ts'
+import type { AreaEntry, StagingArea } from '../staging/staging-area.ts'
 
 /** Older than any upload still being received (requests time out after 10 minutes). */
 export const ORPHAN_AGE_MS = 60 * 60 * 1000
@@ -51,8 +50,11 @@ function uploadIdOf (name: string): { id: string, partial: boolean } {
  * file (one with a manifest) whose job is gone and that has no record is never removed: it is
  * queued again from its manifest, under the same upload id (with `requeue` given).
  */
-export async function sweepStaging (stagingDir: string, queue: Queue, logger: Logger, settings: SweepSettings, now = Date.now(), requeue?: RequeueDeps): Promise<string[]> {
+export async function sweepStaging (staging: StagingArea, queue: Queue, logger: Logger, settings: SweepSettings, now = Date.now(), requeue?: RequeueDeps): Promise<string[]> {
   const removed: string[] = []
+  const entries: AreaEntry[] = []
+  for await (const entry of staging.entries()) entries.push(entry)
+  const names = new Set(entries.map(e => e.name))
   const decided = new Map<string, 'remove' | 'keep' | 'requeue'>()
   const decide = async (id: string): Promise<'remove' | 'keep' | 'requeue'> => {
     const job = await queue.getJob(id)
@@ -62,20 +64,16 @@ export async function sweepStaging (stagingDir: string, queue: Queue, logger: Lo
     if (state !== 'gone' && state !== 'unknown') return 'keep'
     if (!requeue) return 'remove'
     if (await requeue.images.exists({ _id: recordId(id) }).catch(() => null)) return 'remove'
-    const manifest = await readManifest(join(stagingDir, id)).catch(() => undefined)
-    const bytes = await stat(join(stagingDir, id)).catch(() => undefined)
-    return isUploadManifest(manifest, id) && bytes?.isFile() ? 'requeue' : 'remove'
+    const manifest = await staging.readManifest(id).catch(() => undefined)
+    return isUploadManifest(manifest, id) && names.has(id) ? 'requeue' : 'remove'
   }
   const requeued: string[] = []
-  for (const name of await readdir(stagingDir).catch(() => [])) {
-    const path = join(stagingDir, name)
-    const info = await stat(path).catch(() => undefined)
-    if (!info?.isFile()) continue
+  for (const { name, mtimeMs } of entries) {
     const { id, partial } = uploadIdOf(name)
-    const age = now - info.mtimeMs
+    const age = now - mtimeMs
     if (partial) {
       if (age < settings.idleTimeoutMs + PARTIAL_MARGIN_MS) continue
-      await rm(path, { force: true })
+      await staging.removeEntry(name)
       removed.push(name)
       continue
     }
@@ -84,16 +82,19 @@ export async function sweepStaging (stagingDir: string, queue: Queue, logger: Lo
     if (!decided.has(id)) decided.set(id, await decide(id))
     const decision = decided.get(id)
     if (decision === 'requeue' && name === id) {
-      const manifest = await readManifest(path)
+      const manifest = await staging.readManifest(id)
       if (isUploadManifest(manifest, id)) {
         await enqueueUploads(queue, [manifest.job], requeue!.attempts)
         requeued.push(id)
       }
     } else if (decision === 'remove' && age >= ORPHAN_AGE_MS) {
-      await rm(path, { force: true })
+      await staging.removeEntry(name)
       removed.push(name)
     }
   }
+  // S3: the parts of large files whose API died while sending them.
+  const aborted = await staging.abortAbandoned?.(ORPHAN_AGE_MS) ?? 0
+  if (aborted > 0) logger.info({ aborted }, 'aborted abandoned multipart uploads of staged files')
   if (requeued.length > 0) logger.warn({ uploadIds: requeued }, 'accepted files whose job was lost queued again from their manifests')
   if (removed.length > 0) logger.info({ removed: removed.length }, 'removed orphaned staged files')
   return removed

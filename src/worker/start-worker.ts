@@ -1,4 +1,4 @@
-import { basename, dirname } from 'node:path'
+import { join } from 'node:path'
 import { Queue, RateLimitError, UnrecoverableError, Worker, type Job } from 'bullmq'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
@@ -7,7 +7,8 @@ import { openDatabase } from '../models/connect.ts'
 import { blockingConnection, closeWithin, isRedisUnavailable } from '../queue/redis.ts'
 import { resultsChannel, UPLOAD_EVENTS_MAX_LEN, UPLOAD_QUEUE, type PublishedOutcome, type UploadJobData, type UploadJobResult } from '../queue/upload-jobs.ts'
 import { enqueueVariants, VARIANT_QUEUE, type VariantJobData, type VariantJobResult } from '../queue/variant-jobs.ts'
-import { removeStaged } from '../staging/staged-files.ts'
+import { sweepScratch } from '../staging/scratch.ts'
+import { openStagingArea, type StagingArea } from '../staging/staging-area.ts'
 import { batchObservers, createRegistry, errorKind, instrumentStorage, jobMetrics, storageMetrics } from '../runtime/metrics.ts'
 import { createStorage } from '../storage/index.ts'
 import { startDropboxSync } from './dropbox-sync/start-sync.ts'
@@ -43,6 +44,7 @@ export async function startUploadWorker (config: Config, logger: Logger): Promis
     ? await startMetricsServer(registry, { host: config.host, port: config.metrics.workerPort, token: config.metrics.token, logger })
     : undefined
   const db = await openDatabase(config.mongodbUrl)
+  const staging = await openStagingArea(config, err => { logger.warn({ err }, 'S3 staging bucket not reachable at start; jobs are retried until it is') })
   const onError = (err: Error): void => { logger.warn({ err: err.message }, 'redis connection error') }
   const redis = blockingConnection(redisUrl, 'worker-control', onError)
   const queue = new Queue(UPLOAD_QUEUE, { connection: redis, prefix, streams: { events: { maxLen: UPLOAD_EVENTS_MAX_LEN } } })
@@ -66,7 +68,7 @@ export async function startUploadWorker (config: Config, logger: Logger): Promis
   const variantQueue = config.variants.enabled ? new Queue<VariantJobData, VariantJobResult>(VARIANT_QUEUE, { connection: redis, prefix }) : undefined
   variantQueue?.on('error', onQueueError)
   const onRecorded = variantQueue && ((uploadId: string) => enqueueVariants(variantQueue, [uploadId], config.worker.attempts))
-  const deps = { storage, images: db.images, records: new RecordWriter(db.images), logger, pauseQueue, commits: sync?.commits, onRecorded }
+  const deps = { storage, staging, images: db.images, records: new RecordWriter(db.images), logger, pauseQueue, commits: sync?.commits, onRecorded }
 
   const workerConnection = blockingConnection(redisUrl, 'worker', onError)
   const run = async (job: Job<UploadJobData, UploadJobResult>): Promise<UploadJobResult> => {
@@ -122,7 +124,7 @@ export async function startUploadWorker (config: Config, logger: Logger): Promis
     jobs.failed.inc({ queue: UPLOAD_QUEUE, reason: errorKind(err) })
     logger.error({ uploadId: job.id, requestId: job.data.requestId, reason: err.message }, 'upload failed for good')
     if (config.worker.failedStagedRetentionMs === 0) {
-      removeFailedStaged(job, config.stagingDir).catch(err => logger.warn({ err, uploadId: job.id }, 'could not remove the staged file of a failed upload'))
+      removeFailedStaged(job, staging, config.stagingDir).catch(err => logger.warn({ err, uploadId: job.id }, 'could not remove the staged file of a failed upload'))
     }
   })
   worker.on('error', onQueueError)
@@ -131,7 +133,9 @@ export async function startUploadWorker (config: Config, logger: Logger): Promis
   await worker.waitUntilReady()
   const sweepSettings = { idleTimeoutMs: config.upload.idleTimeoutMs, failedRetentionMs: config.worker.failedStagedRetentionMs }
   const sweep = (): void => {
-    sweepStaging(config.stagingDir, queue, logger, sweepSettings, Date.now(), { images: db.images, attempts: config.worker.attempts }).catch(err => logger.warn({ err }, 'staging sweep failed'))
+    sweepStaging(staging, queue, logger, sweepSettings, Date.now(), { images: db.images, attempts: config.worker.attempts }).catch(err => logger.warn({ err }, 'staging sweep failed'))
+    // With S3 staging, STAGING_DIR is scratch: downloads of jobs this process (or one before it) never finished.
+    if (staging.kind === 's3') sweepScratch(config.stagingDir).catch(err => logger.warn({ err }, 'scratch sweep failed'))
   }
   // Once at start too: what a crash left behind goes without waiting for the first interval.
   sweep()
@@ -152,7 +156,7 @@ export async function startUploadWorker (config: Config, logger: Logger): Promis
       if (!await closeWithin(CLOSE_TIMEOUT_MS, () => worker.close())) {
         logger.warn('worker did not close in time (Redis unreachable?); active jobs will be retried elsewhere')
       }
-      await closeWithin(5000, () => Promise.all([queue.close(), variantQueue?.close(), storage.close(), db.connection.close()]))
+      await closeWithin(5000, () => Promise.all([queue.close(), variantQueue?.close(), storage.close(), staging.close(), db.connection.close()]))
       // BullMQ leaves connections it was given open; they are ours to close.
       redis.disconnect()
       workerConnection.disconnect()
@@ -163,11 +167,11 @@ export async function startUploadWorker (config: Config, logger: Logger): Promis
 
 /**
  * FAILED_STAGED_RETENTION_SECONDS=0: a job that failed for good gives up its staged file (and
- * manifest) at once; a retry from the dashboard then fails with "staged file missing". Only a
- * path inside the staging directory is ever removed, whatever the job's data says.
+ * manifest) at once; a retry from the dashboard then fails with "staged file missing". Only the
+ * place the staging area gives its own upload id is ever removed, whatever the job's data says.
  */
-async function removeFailedStaged (job: Job<UploadJobData>, stagingDir: string): Promise<void> {
-  const path = job.data.stagedPath
-  if (typeof path !== 'string' || dirname(path) !== stagingDir || basename(path) !== job.id) return
-  await removeStaged([path])
+async function removeFailedStaged (job: Job<UploadJobData>, staging: StagingArea, stagingDir: string): Promise<void> {
+  const id = job.id
+  if (id === undefined || job.data.stagedPath !== staging.stagedPathOf(id, join(stagingDir, id))) return
+  await staging.remove([{ uploadId: id, stagedPath: job.data.stagedPath }])
 }

@@ -22,6 +22,22 @@ function required (name: 'REDIS_URL' | 'MONGODB_URL'): string {
   return value
 }
 
+/**
+ * Overrides for STAGING=s3 in a bucket of its own (made by the service at start), on the suite's
+ * S3 server (scripts/test.ts starts versitygw and sets S3_ENDPOINT and its credentials).
+ */
+export function s3StagingEnv (): Record<string, string> {
+  const endpoint = process.env.S3_ENDPOINT
+  if (!endpoint) throw new Error('S3_ENDPOINT is not set: run the suite with `npm test` (it starts an S3 server), or set it with S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY')
+  return {
+    STAGING: 's3',
+    S3_ENDPOINT: endpoint,
+    S3_ACCESS_KEY_ID: process.env.S3_ACCESS_KEY_ID ?? '',
+    S3_SECRET_ACCESS_KEY: process.env.S3_SECRET_ACCESS_KEY ?? '',
+    S3_BUCKET: `test-${randomUUID().slice(0, 8)}`
+  }
+}
+
 /** The MongoDB URL with another database name, keeping host, credentials and options. */
 export function withDatabase (url: string, db: string): string {
   const parsed = new URL(url)

@@ -9,6 +9,7 @@ import { createStorage } from '../../src/storage/index.ts'
 import { LocalStorage } from '../../src/storage/local.ts'
 import { DropboxContentHasher } from '../../src/core/content-hash.ts'
 import { ensureDir } from '../../src/staging/staged-files.ts'
+import { directoryArea } from '../../src/staging/staging-area.ts'
 import { processUpload, type UploadJob } from '../../src/worker/process-upload.ts'
 import { RecordWriter } from '../../src/worker/record-writer.ts'
 import { testEnv } from '../helpers/config.ts'
@@ -21,7 +22,7 @@ async function setup (t: Test) {
   t.teardown(() => db.connection.close())
   await ensureDir(config.stagingDir)
   const storage = new LocalStorage(config.dataDir, config.publicBaseUrl)
-  const deps = { storage, images: db.images, records: new RecordWriter(db.images), logger: pino({ level: 'silent' }), pauseQueue: async () => {} }
+  const deps = { storage, staging: directoryArea(config.stagingDir), images: db.images, records: new RecordWriter(db.images), logger: pino({ level: 'silent' }), pauseQueue: async () => {} }
   return { config, db, storage, deps }
 }
 
@@ -89,7 +90,7 @@ t.test('a Dropbox 429 pauses the whole queue for Retry-After and puts the job ba
   t.teardown(() => db.connection.close())
   await ensureDir(config.stagingDir)
   const pauses: number[] = []
-  const deps = { storage: createStorage(config), images: db.images, records: new RecordWriter(db.images), logger: pino({ level: 'silent' }), pauseQueue: async (ms: number) => { pauses.push(ms) } }
+  const deps = { storage: createStorage(config), staging: directoryArea(config.stagingDir), images: db.images, records: new RecordWriter(db.images), logger: pino({ level: 'silent' }), pauseQueue: async (ms: number) => { pauses.push(ms) } }
   const job = await stagedJob(config.stagingDir, '6761a2f5c3b1e24d8f0a9b04', randomPng())
 
   // files/upload passes; the shared-link call right after it is over the rate.
@@ -113,7 +114,7 @@ t.test('a retry finds the file where an earlier attempt stored it, even renamed,
   t.teardown(() => db.connection.close())
   await ensureDir(config.stagingDir)
   const storage = createStorage(config)
-  const deps = { storage, images: db.images, records: new RecordWriter(db.images), logger: pino({ level: 'silent' }), pauseQueue: async () => {} }
+  const deps = { storage, staging: directoryArea(config.stagingDir), images: db.images, records: new RecordWriter(db.images), logger: pino({ level: 'silent' }), pauseQueue: async () => {} }
   const job = await stagedJob(config.stagingDir, '6761a2f5c3b1e24d8f0a9b05', randomPng())
   // Another file already holds the name, so the first attempt's copy is renamed...
   const other = await stagedJob(config.stagingDir, '6761a2f5c3b1e24d8f0a9b06', randomPng())

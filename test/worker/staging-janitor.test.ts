@@ -8,6 +8,7 @@ import { recordId } from '../../src/models/image.ts'
 import { UPLOAD_QUEUE } from '../../src/queue/upload-jobs.ts'
 import { writeManifest } from '../../src/staging/manifest.ts'
 import { ensureDir } from '../../src/staging/staged-files.ts'
+import { directoryArea } from '../../src/staging/staging-area.ts'
 import { ORPHAN_AGE_MS, PARTIAL_MARGIN_MS, sweepStaging } from '../../src/worker/staging-janitor.ts'
 import { testEnv } from '../helpers/config.ts'
 
@@ -54,7 +55,7 @@ t.test('only old staged files that no job will read are removed', async t => {
   await stage('old-waiting.json', old)
   await stage('old-orphan.json', old)
 
-  const removed = await sweepStaging(config.stagingDir, queue, silent, settings)
+  const removed = await sweepStaging(directoryArea(config.stagingDir), queue, silent, settings)
   t.same(removed.sort(), ['old-completed', 'old-orphan', 'old-orphan.json'])
   t.equal(await (await queue.getJob('old-failed'))!.getState(), 'failed')
   t.same((await readdir(config.stagingDir)).sort(), ['fresh-orphan', 'old-failed', 'old-waiting', 'old-waiting.json'])
@@ -64,8 +65,8 @@ t.test('only old staged files that no job will read are removed', async t => {
   await queue.remove('old-waiting')
   await rm(join(config.stagingDir, 'fresh-orphan'))
   const failedOn = (await queue.getJob('old-failed'))!.finishedOn!
-  t.same(await sweepStaging(config.stagingDir, queue, silent, settings, failedOn + settings.failedRetentionMs - 60_000).then(r => r.sort()), ['old-waiting', 'old-waiting.json'])
-  t.same(await sweepStaging(config.stagingDir, queue, silent, settings, failedOn + settings.failedRetentionMs), ['old-failed'])
+  t.same(await sweepStaging(directoryArea(config.stagingDir), queue, silent, settings, failedOn + settings.failedRetentionMs - 60_000).then(r => r.sort()), ['old-waiting', 'old-waiting.json'])
+  t.same(await sweepStaging(directoryArea(config.stagingDir), queue, silent, settings, failedOn + settings.failedRetentionMs), ['old-failed'])
 })
 
 t.test('a partial file left by a crash is removed once idle longer than the upload idle timeout, whatever its job', async t => {
@@ -79,7 +80,7 @@ t.test('a partial file left by a crash is removed once idle longer than the uplo
   // Even a job of the same id does not keep a partial file: a whole file never has that name.
   await queue.add('upload', {}, { jobId: 'waiting-job' })
 
-  const removed = await sweepStaging(config.stagingDir, queue, silent, settings)
+  const removed = await sweepStaging(directoryArea(config.stagingDir), queue, silent, settings)
   t.same(removed.sort(), ['stale.partial', 'waiting-job.partial'])
   t.same(await readdir(config.stagingDir), ['receiving.partial'], 'a partial file still growing stays')
 })
@@ -108,7 +109,7 @@ t.test('an accepted file whose job Redis lost is queued again from its manifest,
   // Stored and recorded before its job vanished: nothing left to do but clean up.
   await db.images.collection.insertOne({ _id: recordId(recorded), phone_number: '123', file_name: 'x.png', image_url: 'u', uploaded_at: old, storage: 'local', storage_path: '/123/x.png', size: 5, content_type: 'image/png', content_hash: 'h' })
 
-  const removed = await sweepStaging(config.stagingDir, queue, silent, settings, Date.now(), { images: db.images, attempts: 3 })
+  const removed = await sweepStaging(directoryArea(config.stagingDir), queue, silent, settings, Date.now(), { images: db.images, attempts: 3 })
   t.same(removed.sort(), [recorded, `${recorded}.json`], 'only the recorded upload is cleaned up')
   const job = await queue.getJob(lost)
   t.ok(job, 'the lost job is queued again under the same upload id')

@@ -1,5 +1,3 @@
-import { constants } from 'node:fs'
-import { access } from 'node:fs/promises'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { LogLevel } from 'fastify'
 import { ReplyError } from 'ioredis'
@@ -110,7 +108,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     logLevel: probeLogLevel
   }, async () => ({ status: 'ok' as const, uptime_seconds: Math.round(process.uptime() * 10) / 10 }))
 
-  const { storage, config } = fastify
+  const { storage } = fastify
   let storageChecked: { at: number, result: Promise<Check> } | undefined
   const checkStorage = (): Promise<Check> => {
     const fresh = storage.kind === 'dropbox' && storageChecked !== undefined && Date.now() - storageChecked.at < DROPBOX_CHECK_TTL_MS
@@ -130,17 +128,18 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       await db.collection('images').findOne({}, { projection: { _id: 1 } })
     }, err => (err as Error).name === 'MongoServerError'),
     storage: checkStorage,
-    staging: () => outcome(() => access(config.stagingDir, constants.W_OK), () => false, 'not_writable')
+    staging: () => outcome(() => fastify.staging.check(), () => false, fastify.staging.kind === 'directory' ? 'not_writable' : 'unreachable')
   }
 
   // Readiness: this process can take uploads now. Redis, MongoDB and storage answer and accept
-  // our credentials, and the staging directory is writable; an overloaded process answers 503 too.
+  // our credentials, and the staging area is writable; an overloaded process answers 503 too.
   fastify.get('/health/ready', {
     schema: {
       operationId: 'getReadiness',
       summary: 'Readiness of the API to take traffic',
       description: '200 when Redis, MongoDB and storage answer and accept the service\'s credentials (Dropbox: an authenticated call, ' +
-        'cached for 10 s; local storage: its directory is writable) and the staging directory is writable; else 503 naming what failed. ' +
+        'cached for 10 s; local storage: its directory is writable) and the staging area is usable (its directory writable; STAGING=s3: the bucket answers and the scratch directory is writable); ' +
+        'else 503 naming what failed. ' +
         'Also 503 (with Retry-After) while the process is overloaded. For readiness probes and load balancers.',
       tags: ['operations'],
       response: {

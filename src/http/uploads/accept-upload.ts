@@ -4,8 +4,7 @@ import { requestFingerprint } from '../../core/idempotency.ts'
 import type { JobOutcome } from '../../queue/job-waiter.ts'
 import { enqueueUploads } from '../../queue/producer.ts'
 import type { UploadJobData, UploadManifest } from '../../queue/upload-jobs.ts'
-import { writeManifest } from '../../staging/manifest.ts'
-import { removeStaged } from '../../staging/staged-files.ts'
+import type { StagingArea } from '../../staging/staging-area.ts'
 import { fileResult, type FileResultBody } from './file-result.ts'
 import { stripLocations } from './strip-location.ts'
 import type { ReceivedUpload } from './receive-multipart.ts'
@@ -24,8 +23,8 @@ export interface Idempotency {
 
 /**
  * The pipeline every upload route shares once the files are staged: location metadata out
- * (strip-location.ts: a file that cannot be checked is a 422 here, never a failed job), a
- * manifest beside each file (durable before accepted), the Idempotency-Key (a retry is
+ * (strip-location.ts: a file that cannot be checked is a 422 here, never a failed job), each
+ * file and its manifest kept in the staging area (durable before accepted), the Idempotency-Key (a retry is
  * answered for the first request), one job per file queued atomically, then the wait for their
  * outcomes.
  */
@@ -35,13 +34,15 @@ export async function acceptUpload (fastify: FastifyInstance, log: FastifyBaseLo
   // The bytes that will be stored, with their own size and content hash.
   const received = await stripLocations(fastify, log, sent)
   // apiInstance: the workers publish each outcome to this process alone (plugins/upload-queue.ts).
-  const jobs = uploadJobs(received).map(job => ({ ...job, apiInstance: instance }))
+  // stagedPath: where the workers will find the bytes (this directory, or the S3 bucket).
+  const { staging } = fastify
+  const jobs = uploadJobs(received).map(job => ({ ...job, stagedPath: staging.stagedPathOf(job.uploadId, job.stagedPath), apiInstance: instance }))
   const phoneNumber = received.phoneNumber
-  const staged = jobs.map(job => job.stagedPath)
+  const removeStaged = (): Promise<void> => staging.remove(jobs)
   try {
-    await writeManifests(jobs, idempotency?.key)
+    await keepAccepted(staging, jobs, received.files.map(f => f.path), idempotency?.key)
   } catch (err) {
-    await removeStaged(staged)
+    await removeStaged().catch(() => {})
     throw err
   }
 
@@ -53,7 +54,7 @@ export async function acceptUpload (fastify: FastifyInstance, log: FastifyBaseLo
       await enqueueUploads(queue, jobs, worker.attempts)
     } catch (err) {
       waiter.forget(jobs.map(job => job.uploadId))
-      await removeStaged(staged)
+      await removeStaged()
       throw err
     }
     fastify.metrics.accepted(jobs.length, jobs.reduce((bytes, job) => bytes + job.size, 0))
@@ -70,12 +71,12 @@ export async function acceptUpload (fastify: FastifyInstance, log: FastifyBaseLo
   try {
     earlier = await keys.claim(idempotency.scope, idempotency.key, claim)
   } catch (err) {
-    await removeStaged(staged)
+    await removeStaged()
     throw Object.assign(unavailable('The upload service is temporarily unavailable. Please retry shortly.'), { cause: err })
   }
   if (earlier) {
     // A retry: its bytes are the first request's, already accepted; answer for those.
-    await removeStaged(staged)
+    await removeStaged()
     if (earlier.fingerprint !== claim.fingerprint) {
       throw new HttpError(422, 'This Idempotency-Key was already used for a different upload (another phone number, other files, or another order). Send a new key for a new upload.')
     }
@@ -115,7 +116,8 @@ export function sendUploadAnswer (reply: FastifyReply, answer: UploadAnswer): Fa
   return reply.code(status).send(body)
 }
 
-async function writeManifests (jobs: UploadJobData[], idempotencyKey: string | undefined): Promise<void> {
+/** Durable before accepted: each file's bytes and manifest where the workers find them. */
+async function keepAccepted (staging: StagingArea, jobs: UploadJobData[], localPaths: string[], idempotencyKey: string | undefined): Promise<void> {
   const acceptedAt = new Date().toISOString()
-  await Promise.all(jobs.map(job => writeManifest(job.stagedPath, { job, idempotencyKey, acceptedAt } satisfies UploadManifest)))
+  await staging.keep(jobs.map((job, i) => ({ uploadId: job.uploadId, localPath: localPaths[i]!, manifest: { job, idempotencyKey, acceptedAt } satisfies UploadManifest })))
 }

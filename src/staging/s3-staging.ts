@@ -1,0 +1,181 @@
+import { createReadStream, createWriteStream } from 'node:fs'
+import { access, constants, rename, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import {
+  AbortMultipartUploadCommand, CreateBucketCommand, DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand,
+  ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException
+} from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
+import type { S3StagingSettings } from '../config.ts'
+import { MANIFEST_SUFFIX } from './manifest.ts'
+import { PARTIAL_SUFFIX, removeStaged } from './staged-files.ts'
+import type { StagingArea, StagedRef } from './staging-area.ts'
+
+// STAGING=s3: accepted files wait in a bucket, so API and worker machines share no disk. Each
+// file is `<S3_PREFIX><upload id>` and its manifest `<S3_PREFIX><upload id>.json`, written after
+// it (a manifest always has its bytes). A worker downloads the bytes into its own STAGING_DIR
+// (storage may read them more than once: Dropbox's chunked sessions, retries) and removes both
+// objects once the record is written.
+
+/** Smaller files go up in one streamed PUT; larger ones as a multipart upload of PART_BYTES parts. */
+const MULTIPART_THRESHOLD_BYTES = 16 * 1024 * 1024
+const PART_BYTES = 8 * 1024 * 1024
+
+export function s3Client (settings: S3StagingSettings): S3Client {
+  return new S3Client({
+    region: settings.region,
+    ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
+    ...(settings.credentials === undefined ? {} : { credentials: settings.credentials }),
+    forcePathStyle: settings.forcePathStyle,
+    // Checksums only where S3 demands them (DeleteObjects): many S3-compatible servers refuse the
+    // SDK's default aws-chunked bodies with trailing checksums, and TCP and TLS guard the bytes.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED'
+  })
+}
+
+/** S3's "no such key / bucket", whichever way the server words it. */
+export function isNotFound (err: unknown): boolean {
+  return err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 404 || err.name === 'NoSuchKey' || err.name === 'NotFound')
+}
+
+/** Creates the bucket when it does not exist (a new deployment, the embedded test server). */
+export async function ensureBucket (client: S3Client, bucket: string): Promise<void> {
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: bucket }))
+  } catch (err) {
+    if (!isNotFound(err)) throw err
+    await client.send(new CreateBucketCommand({ Bucket: bucket })).catch((created: unknown) => {
+      // Another process made it meanwhile.
+      if (!(created instanceof S3ServiceException && /BucketAlready/.test(created.name))) throw created
+    })
+  }
+}
+
+export function s3Area (settings: S3StagingSettings, scratchDir: string, client = s3Client(settings)): StagingArea {
+  const { bucket, prefix } = settings
+  const urlPrefix = `s3://${bucket}/`
+  const keyOf = (id: string): string => prefix + id
+  /** The key a job names (keys under another prefix stay valid when S3_PREFIX changes). */
+  const keyOfRef = (ref: StagedRef): string => ref.stagedPath.startsWith(urlPrefix) ? ref.stagedPath.slice(urlPrefix.length) : keyOf(ref.uploadId)
+  const scratchOf = (id: string): string => join(scratchDir, id)
+
+  async function put (key: string, localPath: string, size: number): Promise<void> {
+    if (size < MULTIPART_THRESHOLD_BYTES) {
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(localPath), ContentLength: size }))
+      return
+    }
+    // One part in memory at a time: a large file costs PART_BYTES, whatever its size.
+    await new Upload({ client, params: { Bucket: bucket, Key: key, Body: createReadStream(localPath) }, partSize: PART_BYTES, queueSize: 1, leavePartsOnError: false }).done()
+  }
+
+  async function download (key: string, path: string): Promise<boolean> {
+    let body: Readable
+    try {
+      body = (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as Readable
+    } catch (err) {
+      if (isNotFound(err)) return false
+      throw err
+    }
+    const partial = path + PARTIAL_SUFFIX
+    try {
+      await pipeline(body, createWriteStream(partial))
+      await rename(partial, path)
+    } catch (err) {
+      await rm(partial, { force: true })
+      throw err
+    }
+    return true
+  }
+
+  async function deleteKeys (keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const { Errors } = await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.slice(i, i + 1000).map(Key => ({ Key })), Quiet: true } }))
+      if (Errors?.length) throw new Error(`S3 staging: could not delete ${Errors.map(e => `${e.Key} (${e.Code})`).join(', ')}`)
+    }
+  }
+
+  return {
+    kind: 's3',
+    stagedPathOf: id => urlPrefix + keyOf(id),
+    keep: async files => {
+      await Promise.all(files.map(async ({ uploadId, localPath, manifest }) => {
+        const { size } = await stat(localPath)
+        await put(keyOf(uploadId), localPath, size)
+        const body = JSON.stringify(manifest)
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(uploadId) + MANIFEST_SUFFIX, Body: body, ContentType: 'application/json' }))
+        await rm(localPath, { force: true })
+      }))
+    },
+    readManifest: async id => {
+      try {
+        const { Body } = await client.send(new GetObjectCommand({ Bucket: bucket, Key: keyOf(id) + MANIFEST_SUFFIX }))
+        return JSON.parse(await Body!.transformToString('utf8'))
+      } catch (err) {
+        if (isNotFound(err)) return undefined
+        throw err
+      }
+    },
+    holds: async ref => {
+      try {
+        await client.send(new HeadObjectCommand({ Bucket: bucket, Key: keyOfRef(ref) }))
+        return true
+      } catch (err) {
+        if (isNotFound(err)) return false
+        throw err
+      }
+    },
+    localCopy: async ref => {
+      const path = scratchOf(ref.uploadId)
+      return await download(keyOfRef(ref), path) ? path : undefined
+    },
+    remove: async refs => {
+      if (refs.length === 0) return
+      await removeStaged(refs.map(r => scratchOf(r.uploadId)))
+      await deleteKeys(refs.flatMap(r => [keyOfRef(r), keyOfRef(r) + MANIFEST_SUFFIX]))
+    },
+    entries: async function * () {
+      let token: string | undefined
+      do {
+        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }))
+        for (const object of page.Contents ?? []) {
+          const name = object.Key!.slice(prefix.length)
+          // Only this area's own names: a deeper key is somebody else's (the resumable uploads').
+          if (!name.includes('/')) yield { name, mtimeMs: object.LastModified?.getTime() ?? Date.now() }
+        }
+        token = page.IsTruncated === true ? page.NextContinuationToken : undefined
+      } while (token !== undefined)
+    },
+    removeEntry: name => deleteKeys([prefix + name]),
+    abortAbandoned: olderThanMs => abortStaleUploads(client, settings, olderThanMs),
+    check: async () => {
+      await access(scratchDir, constants.W_OK)
+      await client.send(new HeadBucketCommand({ Bucket: bucket }))
+    },
+    close: async () => { client.destroy() }
+  }
+}
+
+/**
+ * Aborts multipart uploads under the prefix started longer ago than `olderThanMs`: an API that
+ * died while sending a large file leaves its parts, which S3 keeps (and bills) until aborted.
+ */
+export async function abortStaleUploads (client: S3Client, settings: S3StagingSettings, olderThanMs: number, now = Date.now()): Promise<number> {
+  let aborted = 0
+  let keyMarker: string | undefined
+  let uploadIdMarker: string | undefined
+  do {
+    const page = await client.send(new ListMultipartUploadsCommand({ Bucket: settings.bucket, Prefix: settings.prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }))
+    for (const upload of page.Uploads ?? []) {
+      if (now - (upload.Initiated?.getTime() ?? now) < olderThanMs) continue
+      await client.send(new AbortMultipartUploadCommand({ Bucket: settings.bucket, Key: upload.Key, UploadId: upload.UploadId }))
+      aborted++
+    }
+    const more = page.IsTruncated === true
+    keyMarker = more ? page.NextKeyMarker : undefined
+    uploadIdMarker = more ? page.NextUploadIdMarker : undefined
+  } while (keyMarker !== undefined)
+  return aborted
+}
