@@ -1,18 +1,18 @@
-import { createHash } from 'node:crypto'
-import { readdir, rm, stat, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Transform, type Readable } from 'node:stream'
-import { FileStore } from '@tus/file-store'
+import type { Readable } from 'node:stream'
+import type { S3Client } from '@aws-sdk/client-s3'
 import { DataStore, ERRORS, Upload, type KvStore } from '@tus/utils'
 import type { Redis } from 'ioredis'
+import type { S3StagingSettings } from '../config.ts'
 import type { ImageType } from '../core/image-type.ts'
 import type { ExpectedChecksum } from '../core/upload-checksum.ts'
+import { DirectoryBytes, S3Bytes, type ResumableBytes } from './resumable-bytes.ts'
 
 // Resumable (tus) uploads in the staging area. While a file is being received its bytes grow in
-// `<STAGING_DIR>/resumable/<upload id>` (a subdirectory: the staging sweeper leaves it alone, and
-// a rename to `<STAGING_DIR>/<upload id>` stays on one filesystem), and its state (length,
-// metadata, creation time) is a JSON value in Redis: every API process sees both, so a client
-// may resume through any of them. The offset is the file's size, read under the upload's lock.
+// `<STAGING_DIR>/resumable/<upload id>` (a subdirectory: the staging sweeper leaves it alone), or
+// with STAGING=s3 in the bucket (resumable-bytes.ts), and its state (length, metadata, creation
+// time) is a JSON value in Redis: every API process sees both, so a client may resume through
+// any of them. The offset is the bytes received, read under the upload's lock.
 
 export const RESUMABLE_DIR = 'resumable'
 
@@ -34,12 +34,6 @@ export interface ResumableEntry {
   creation_date?: string
   /** Set once the complete file entered the upload pipeline (its bytes left the resumable area). */
   accepted?: AcceptedBytes
-}
-
-/** tus's checksum extension: the body did not match Upload-Checksum and was discarded. */
-export const CHECKSUM_MISMATCH = {
-  status_code: 460,
-  body: 'Checksum mismatch: the request body does not match its Upload-Checksum and was discarded. Send it again.'
 }
 
 /** Upload states in Redis, each expiring on its own (FileStore's configstore interface). */
@@ -82,6 +76,8 @@ class RedisEntries implements KvStore<ResumableEntry> {
 
 export interface ResumableStoreOptions {
   stagingDir: string
+  /** STAGING=s3: the bytes go to this bucket, through this client. */
+  s3?: { settings: S3StagingSettings, client: S3Client }
   redis: Redis
   /** QUEUE_PREFIX: the states are `<prefix>:resumable:<upload id>`. */
   prefix: string
@@ -97,43 +93,45 @@ export interface ResumableStoreOptions {
 }
 
 /**
- * @tus/file-store's FileStore with its state in Redis, the checksum extension, and what the
- * pipeline needs: an accepted upload stays known (complete, its bytes gone to the pipeline), no
- * GET of the bytes (they are served once stored, not before), no deferred length (the size
- * limit is checked at creation), and a sweep of expired uploads that also removes bytes whose
- * state was lost.
+ * A tus DataStore with its state in Redis and its bytes in a directory or S3, the checksum
+ * extension, and what the pipeline needs: an accepted upload stays known (complete, its bytes
+ * gone to the pipeline), no GET of the bytes (they are served once stored, not before), no
+ * deferred length (the size limit is checked at creation), and a sweep of expired uploads that
+ * also removes bytes whose state was lost.
  */
 export class ResumableStore extends DataStore {
-  readonly directory: string
-  #fileStore: FileStore | undefined
+  readonly #bytes: ResumableBytes
   readonly #entries: RedisEntries
   readonly #expirationMs: number
   readonly #expectedChecksum: () => ExpectedChecksum | undefined
 
   constructor (options: ResumableStoreOptions) {
     super()
-    this.directory = join(options.stagingDir, RESUMABLE_DIR)
     this.#expirationMs = options.expirationMs
     this.#expectedChecksum = options.expectedChecksum ?? (() => undefined)
     // An unfinished upload's state outlives its expiry (so it answers 410, and the sweeper finds
     // its bytes); an accepted one lasts as long as an Idempotency-Key.
     this.#entries = new RedisEntries(options.redis, `${options.prefix}:resumable:`,
       entry => entry.accepted ? options.acceptedTtlMs : 2 * options.expirationMs + 60_000)
+    this.#bytes = options.s3
+      ? new S3Bytes(options.s3.settings, options.s3.client, options.stagingDir)
+      : new DirectoryBytes(join(options.stagingDir, RESUMABLE_DIR), this.#entries as unknown as KvStore<Upload>)
     this.extensions = ['creation', 'creation-with-upload', 'termination', 'expiration', 'checksum']
   }
 
-  /**
-   * Made on first use: FileStore creates its directory at once, and a process that never
-   * receives a resumable upload (a worker, which only sweeps) leaves the staging area as it is.
-   */
-  get #files (): FileStore {
-    this.#fileStore ??= new FileStore({ directory: this.directory, configstore: this.#entries as unknown as KvStore<Upload>, expirationPeriodInMilliseconds: this.#expirationMs })
-    return this.#fileStore
+  /** Bytes received so far of an upload not yet accepted; undefined: none (gone). */
+  received (id: string): Promise<number | undefined> {
+    return this.#bytes.received(id)
   }
 
-  /** Where the bytes of an upload grow until it is complete. */
-  partialPath (id: string): string {
-    return join(this.directory, id)
+  /** Puts a complete upload's bytes at `path` (in this process's staging directory); false: gone. */
+  takeBytes (id: string, path: string): Promise<boolean> {
+    return this.#bytes.take(id, path)
+  }
+
+  /** What is left of the bytes once they are in the pipeline (S3: the copy in the bucket). */
+  releaseBytes (id: string): Promise<void> {
+    return this.#bytes.remove(id)
   }
 
   async entry (id: string): Promise<ResumableEntry | undefined> {
@@ -148,11 +146,16 @@ export class ResumableStore extends DataStore {
   /** Removes an upload's state, then its bytes (a crash between the two leaves bytes the sweep removes). */
   async forget (id: string): Promise<void> {
     await this.#entries.delete(id)
-    await rm(this.partialPath(id), { force: true })
+    await this.#bytes.remove(id)
   }
 
   override async create (upload: Upload): Promise<Upload> {
-    return this.#files.create(upload)
+    const created = await this.#bytes.create(upload)
+    // FileStore keeps the state itself (in #entries, its configstore); S3Store keeps its own.
+    if (!await this.#entries.get(created.id)) {
+      await this.#entries.set(created.id, { id: created.id, size: created.size, offset: 0, metadata: created.metadata, creation_date: created.creation_date })
+    }
+    return created
   }
 
   override async getUpload (id: string): Promise<Upload> {
@@ -160,11 +163,9 @@ export class ResumableStore extends DataStore {
     if (!entry) throw ERRORS.FILE_NOT_FOUND
     // Complete and handed on; without a creation date tus applies no expiry to it.
     if (entry.accepted) return new Upload({ id, size: entry.size, offset: entry.size ?? 0, metadata: entry.metadata })
-    const info = await stat(this.partialPath(id)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') throw ERRORS.FILE_NO_LONGER_EXISTS
-      throw err
-    })
-    return new Upload({ id, size: entry.size, offset: info.size, metadata: entry.metadata, creation_date: entry.creation_date })
+    const offset = await this.#bytes.received(id)
+    if (offset === undefined) throw ERRORS.FILE_NO_LONGER_EXISTS
+    return new Upload({ id, size: entry.size, offset, metadata: entry.metadata, creation_date: entry.creation_date })
   }
 
   override async write (readable: Readable, id: string, offset: number): Promise<number> {
@@ -174,23 +175,7 @@ export class ResumableStore extends DataStore {
       readable.resume()
       return offset
     }
-    const expected = this.#expectedChecksum()
-    if (!expected) return this.#files.write(readable, id, offset)
-    const hash = createHash(expected.algorithm)
-    const hashing = new Transform({
-      transform (chunk: Buffer, _encoding, callback) {
-        hash.update(chunk)
-        callback(null, chunk)
-      }
-    })
-    readable.once('error', err => hashing.destroy(err))
-    const end = await this.#files.write(readable.pipe(hashing), id, offset)
-    if (!hash.digest().equals(expected.digest)) {
-      // Under the upload's lock: the offset goes back to where this request found it.
-      await truncate(this.partialPath(id), offset)
-      throw CHECKSUM_MISMATCH
-    }
-    return end
+    return this.#bytes.write(readable, id, offset, this.#expectedChecksum())
   }
 
   override async remove (id: string): Promise<void> {
@@ -207,9 +192,9 @@ export class ResumableStore extends DataStore {
   }
 
   /**
-   * Removes unfinished uploads older than the expiration (state and bytes), and bytes in the
-   * resumable area with no state that are as old (their state expired from Redis or was lost).
-   * Returns how many uploads were removed.
+   * Removes unfinished uploads older than the expiration (state and bytes), and bytes with no
+   * state that are as old (their state expired from Redis or was lost). Returns how many uploads
+   * were removed.
    */
   override async deleteExpired (now = Date.now()): Promise<number> {
     let removed = 0
@@ -220,11 +205,9 @@ export class ResumableStore extends DataStore {
       await this.forget(id)
       removed++
     }
-    for (const name of await readdir(this.directory).catch(() => [])) {
-      const info = await stat(join(this.directory, name)).catch(() => undefined)
-      if (!info?.isFile() || now - info.mtimeMs <= this.#expirationMs) continue
-      if (await this.#entries.get(name)) continue
-      await rm(join(this.directory, name), { force: true })
+    for (const id of await this.#bytes.olderThan(this.#expirationMs, now)) {
+      if (await this.#entries.get(id)) continue
+      await this.#bytes.remove(id)
       removed++
     }
     return removed

@@ -1,10 +1,14 @@
+import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { Queue } from 'bullmq'
 import { pino } from 'pino'
 import t, { type Test } from 'tap'
 import { loadConfig, type Config } from '../../src/config.ts'
 import { UPLOAD_QUEUE } from '../../src/queue/upload-jobs.ts'
+import { s3Client } from '../../src/staging/s3-staging.ts'
 import { openStagingArea, type StagingArea } from '../../src/staging/staging-area.ts'
 import { REQUEUE_AGE_MS, sweepStaging } from '../../src/worker/staging-janitor.ts'
 import { openDatabase } from '../../src/models/connect.ts'
@@ -14,6 +18,7 @@ import { s3StagingEnv, testEnv } from '../helpers/config.ts'
 import { fakeJpeg, randomPng } from '../helpers/images.ts'
 import { uploadForm } from '../helpers/multipart.ts'
 import { stagedFiles } from '../helpers/queue.ts'
+import { tusCreated, tusOffset, tusPatch } from '../helpers/tus.ts'
 
 // STAGING=s3 against a real S3 server (versitygw, started by `npm test`). The API and the worker
 // get staging directories of their own, as on two machines: the bytes can only travel by S3.
@@ -24,12 +29,24 @@ async function objects (area: StagingArea): Promise<string[]> {
   return names.sort()
 }
 
-async function s3Setup (t: Test, overrides: Record<string, string> = {}): Promise<{ api: Config, worker: Config, dataDir: string, area: StagingArea }> {
+/** Every key in the bucket, the resumable uploads' (at its top level) included. */
+async function bucketKeys (config: Config): Promise<string[]> {
+  const client = s3Client(config.s3Staging!)
+  try {
+    const { Contents } = await client.send(new ListObjectsV2Command({ Bucket: config.s3Staging!.bucket }))
+    const { Uploads } = await client.send(new ListMultipartUploadsCommand({ Bucket: config.s3Staging!.bucket }))
+    return [...(Contents ?? []).map(o => o.Key!), ...(Uploads ?? []).map(u => `multipart upload of ${u.Key}`)].sort()
+  } finally {
+    client.destroy()
+  }
+}
+
+async function s3Setup (t: Test, overrides: Record<string, string> = {}): Promise<{ api: Config, worker: Config, env: Record<string, string>, dataDir: string, area: StagingArea }> {
   const { config: api, env, dataDir } = await testEnv(t, { ...s3StagingEnv(), ...overrides })
   const worker = loadConfig({ ...env, STAGING_DIR: join(dataDir, '..', 'worker-staging') })
   const area = await openStagingArea(api, err => { throw err })
   t.teardown(() => area.close())
-  return { api, worker, dataDir, area }
+  return { api, worker, env, dataDir, area }
 }
 
 t.test('STAGING=s3: files reach the worker through the bucket, and nothing stays behind', async t => {
@@ -49,7 +66,7 @@ t.test('STAGING=s3: files reach the worker through the bucket, and nothing stays
     t.equal(results[i]!.status, 'uploaded')
     t.same(await readFile(join(dataDir, '5551234', results[i]!.filename)), content, `file ${i}: the stored bytes are the sent ones`)
   }
-  t.same(await objects(area), [], 'the bucket holds nothing once the files are stored')
+  t.same(await bucketKeys(api), [], 'the bucket holds nothing once the files are stored')
   t.same(await stagedFiles(api), [], 'nor does the API\'s scratch directory')
   t.same(await stagedFiles(worker), [], 'nor the worker\'s')
 
@@ -89,4 +106,37 @@ t.test('STAGING=s3: a job Redis lost comes back from its manifest in the bucket'
   }, { what: 'the upload to be stored' })
   t.same(await readFile(join(dataDir, '5559876', status.filename)), content, 'stored, with its bytes')
   t.same(await objects(area), [], 'and gone from the bucket')
+})
+
+/** The app listening on a free port (tus reads the raw request). */
+async function listening (t: Test, config: Config): Promise<string> {
+  const app = await build(t, config)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+}
+
+t.test('STAGING=s3: a resumable upload resumes through another API process, and nothing stays behind', async t => {
+  const { api, worker, env, dataDir } = await s3Setup(t)
+  // A second API process, on another machine: its own staging directory.
+  const otherApi = loadConfig({ ...env, STAGING_DIR: join(dataDir, '..', 'api-2-staging') })
+  const [first, second] = [await listening(t, api), await listening(t, otherApi)]
+  await startWorker(t, worker)
+  const content = fakeJpeg(6 * 1024 * 1024 + 123)
+  const sha1 = (bytes: Buffer): string => createHash('sha1').update(bytes).digest('base64')
+
+  const location = await tusCreated(first, { phone: '5550001', filename: 'trip.jpg', length: content.length })
+  const half = 3 * 1024 * 1024
+  t.equal((await tusPatch(first + location, 0, content.subarray(0, half))).status, 204, 'the first half through one API')
+  t.same(await tusOffset(second + location), { status: 200, offset: half }, 'the other API sees the offset')
+  // A body that does not match its checksum is discarded before any of it reaches the bucket.
+  const bad = await tusPatch(second + location, half, content.subarray(half), { 'Upload-Checksum': `sha1 ${sha1(Buffer.from('other'))}` })
+  t.equal(bad.status, 460)
+  t.same(await tusOffset(first + location), { status: 200, offset: half }, 'the offset did not move')
+
+  const last = await tusPatch(second + location, half, content.subarray(half), { 'Upload-Checksum': `sha1 ${sha1(content.subarray(half))}` })
+  t.equal(last.status, 200, 'the rest through the other API, which answers as POST /api/upload/ would')
+  const result = (await last.json() as { results: Array<{ filename: string, status: string }> }).results[0]!
+  t.equal(result.status, 'uploaded')
+  t.same(await readFile(join(dataDir, '5550001', result.filename)), content, 'the stored bytes are the sent ones')
+  t.same(await bucketKeys(api), [], 'the bucket holds nothing once the file is stored: neither staged nor resumable objects')
 })

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto'
-import { stat } from 'node:fs/promises'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Metadata } from '@tus/server'
 import type { FastifyReply, FastifyRequest } from 'fastify'
@@ -198,7 +197,7 @@ function expired (resumable: Resumable, entry: ResumableEntry): boolean {
 async function answerExisting (resumable: Resumable, request: FastifyRequest, reply: FastifyReply, entry: ResumableEntry): Promise<void> {
   reply.header('tus-resumable', TUS_VERSION).header('location', resumable.uploadUrl(request, entry.id))
   const size = entry.size ?? 0
-  const offset = entry.accepted ? size : (await stat(resumable.store.partialPath(entry.id)).catch(() => undefined))?.size ?? 0
+  const offset = entry.accepted ? size : await resumable.store.received(entry.id) ?? 0
   if (offset === size) {
     const settled = await resumable.settle(entry.id, request.log, true)
     if (settled.kind === 'answer') {

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { rename, stat } from 'node:fs/promises'
+import { rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Server, ERRORS, type CancellationContext } from '@tus/server'
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
@@ -11,6 +11,7 @@ import { isUploadId, newUploadId } from '../../core/upload-id.ts'
 import { answerFor, type ErrorWording } from '../../plugins/error-policy.ts'
 import { blockingConnection } from '../../queue/redis.ts'
 import { inspectFile } from '../../staging/inspect-file.ts'
+import { s3Client } from '../../staging/s3-staging.ts'
 import { RedisLocker } from '../../staging/resumable-lock.ts'
 import { ResumableStore, type AcceptedBytes, type ResumableEntry } from '../../staging/resumable-store.ts'
 import { EmptyFileError, NotAnImageError } from '../../staging/staged-files.ts'
@@ -97,13 +98,15 @@ class JsonErrorServer extends Server {
 
 export async function createResumable (fastify: FastifyInstance): Promise<Resumable> {
   const { config } = fastify
-  const { upload, stagingDir, redisUrl, queuePrefix } = config
+  const { upload, stagingDir, redisUrl, queuePrefix, s3Staging } = config
   const { redis, waiter, find } = fastify.uploadQueue
   const calls = new AsyncLocalStorage<TusCall>()
   const messages = tusMessages(upload.maxFileBytes)
 
+  const s3 = s3Staging && { settings: s3Staging, client: s3Client(s3Staging) }
   const store = new ResumableStore({
     stagingDir,
+    ...(s3 ? { s3 } : {}),
     redis,
     prefix: queuePrefix,
     expirationMs: upload.resumableTtlMs,
@@ -116,15 +119,19 @@ export async function createResumable (fastify: FastifyInstance): Promise<Resuma
     onError: err => { fastify.log.warn({ err: err.message }, 'resumable upload lock') }
   })
   await locker.start()
-  fastify.addHook('onClose', async () => { subscriber.disconnect() })
+  fastify.addHook('onClose', async () => {
+    subscriber.disconnect()
+    s3?.client.destroy()
+  })
 
   const uploadUrl = (request: FastifyRequest, id: string): string => `${request.protocol}://${request.host}${TUS_PATH}/${id}`
   const logOf = (): FastifyBaseLogger => calls.getStore()?.request.log ?? fastify.log
 
   /**
-   * Under the upload's lock: sniffs and hashes a complete upload, records it as accepted, moves
-   * its bytes to `<STAGING_DIR>/<id>`. Every step can be taken again after a crash or by a
-   * concurrent request (a retried last PATCH, a HEAD): the bytes are found where they are.
+   * Under the upload's lock: moves a complete upload's bytes to `<STAGING_DIR>/<id>` (from S3: a
+   * download), sniffs and hashes them, records the upload as accepted. Every step can be taken
+   * again after a crash or by a concurrent request (a retried last PATCH, a HEAD), through any
+   * API process: the bytes are found where they are.
    */
   async function prepare (id: string): Promise<ReceivedUpload | Settled> {
     const lock = locker.newLock(id)
@@ -133,18 +140,17 @@ export async function createResumable (fastify: FastifyInstance): Promise<Resuma
     try {
       const entry = await store.entry(id)
       if (!entry) return { kind: 'not-ready' }
-      const partial = store.partialPath(id)
       const staged = join(stagingDir, id)
       let accepted = entry.accepted
       if (!accepted) {
-        const size = (await stat(partial).catch(() => undefined))?.size
-        if (size === undefined || size !== entry.size) return { kind: 'not-ready' }
-        const inspected = await inspect(entry, partial)
+        const moved = await store.received(id) === entry.size && await store.takeBytes(id, staged)
+        // Or moved by a request that died before it recorded the upload as accepted.
+        if (!moved && (await stat(staged).catch(() => undefined))?.size !== entry.size) return { kind: 'not-ready' }
+        const inspected = await inspect(entry, staged)
         if ('kind' in inspected) return inspected
         accepted = inspected
         await store.markAccepted(entry, accepted)
       }
-      await rename(partial, staged).catch((err: NodeJS.ErrnoException) => { if (err.code !== 'ENOENT') throw err })
       const meta = entry.metadata ?? {}
       return {
         phoneNumber: meta.phone_number ?? '',
@@ -156,13 +162,14 @@ export async function createResumable (fastify: FastifyInstance): Promise<Resuma
   }
 
   /** The accepted bytes' facts, or the refusal of a file that is not an image (then forgotten). */
-  async function inspect (entry: ResumableEntry, partial: string): Promise<AcceptedBytes | Settled> {
+  async function inspect (entry: ResumableEntry, staged: string): Promise<AcceptedBytes | Settled> {
     try {
-      const { size, contentHash, type } = await inspectFile(partial)
+      const { size, contentHash, type } = await inspectFile(staged)
       return { receivedAt: new Date().toISOString(), size, contentHash, type }
     } catch (err) {
       if (!(err instanceof NotAnImageError) && !(err instanceof EmptyFileError)) throw err
       await store.forget(entry.id)
+      await rm(staged, { force: true })
       const name = entry.metadata?.filename ?? ''
       return err instanceof NotAnImageError
         ? { kind: 'refused', status: 415, message: `File '${name}' is not an image (${SUPPORTED_IMAGE_TYPES}).` }
@@ -176,9 +183,13 @@ export async function createResumable (fastify: FastifyInstance): Promise<Resuma
     // Already in the pipeline (a retried last PATCH, or HEAD after a lost answer): its outcome.
     const known = await find(id)
     if (known) {
+      // An API process that died before it let go of the bytes (S3) left them: they go now.
+      await store.releaseBytes(id).catch(err => log.warn({ err, uploadId: id }, 'could not remove the bytes of a resumable upload'))
       const outcome = known.outcome.status === 'pending' && wait ? await waiter.wait(id, upload.waitMs) : known.outcome
       return { kind: 'answer', answer: { phoneNumber: known.phoneNumber, results: [fileResult(id, known.fileName, outcome, config.publicBaseUrl)] } }
     }
+    // Accepted through another API process (S3) that died before queueing it: its bytes come here.
+    if (!await stat(prepared.files[0]!.path).catch(() => undefined)) await store.takeBytes(id, prepared.files[0]!.path)
     if (!await stat(prepared.files[0]!.path).catch(() => undefined)) {
       // Accepted once, but neither queued nor staged any more: lost, the client starts again.
       await store.forget(id)
@@ -186,7 +197,11 @@ export async function createResumable (fastify: FastifyInstance): Promise<Resuma
     }
     // The request that completed (or noticed) the upload names its job, for the worker's logs.
     const requestId = calls.getStore()?.request.id
-    const accepting = acceptUpload(fastify, log, requestId === undefined ? prepared : { ...prepared, requestId }).catch(async (err: unknown) => {
+    const accepting = acceptUpload(fastify, log, requestId === undefined ? prepared : { ...prepared, requestId }).then(async answer => {
+      // In the pipeline now (staged and queued): the resumable copy of the bytes (S3) can go.
+      await store.releaseBytes(id).catch(err => log.warn({ err, uploadId: id }, 'could not remove the bytes of a resumable upload'))
+      return answer
+    }, async (err: unknown) => {
       // Nothing was kept (acceptUpload removed the staged file): the upload is gone, not complete.
       await store.forget(id).catch(() => {})
       throw err
@@ -241,7 +256,7 @@ export async function createResumable (fastify: FastifyInstance): Promise<Resuma
       if (req.method !== 'HEAD') return
       const entry = await store.entry(id)
       if (!entry) return
-      if (!entry.accepted && (await stat(store.partialPath(id)).catch(() => undefined))?.size !== entry.size) return
+      if (!entry.accepted && await store.received(id) !== entry.size) return
       await settle(id, logOf(), false)
     },
 
