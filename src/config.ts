@@ -41,8 +41,8 @@ const EnvSchema = Type.Object({
   S3_REGION: Type.String({ minLength: 1, default: 'us-east-1' }),
   S3_ACCESS_KEY_ID: Type.Optional(Type.String({ minLength: 1 })),
   S3_SECRET_ACCESS_KEY: Type.Optional(Type.String({ minLength: 1 })),
-  // Keys of the staged objects start with it; the bucket may hold other things.
-  S3_PREFIX: Type.String({ pattern: '^([A-Za-z0-9_.-]+/)*$', default: 'staging/' }),
+  // Keys of the staged objects start with it; never empty: resumable uploads use the top level.
+  S3_PREFIX: Type.String({ pattern: '^([A-Za-z0-9_.-]+/)+$', default: 'staging/' }),
   // Unset: path-style addressing (bucket in the path) when S3_ENDPOINT is set, as most S3-compatible servers want.
   S3_FORCE_PATH_STYLE: Type.Optional(Type.Boolean()),
   DATA_DIR: Type.String({ minLength: 1, default: '.data/files' }),

@@ -82,3 +82,20 @@ t.test('variant settings: defaults, and refusals naming the setting', async t =>
     t.throws(() => loadConfig(env), { message }, JSON.stringify(env))
   }
 })
+
+t.test('STAGING=s3: the bucket and its settings, validated; the directory stays the default', async t => {
+  t.equal(loadConfig({}).s3Staging, undefined, 'the staging directory by default')
+  const config = loadConfig({ STAGING: 's3', S3_BUCKET: 'uploads-staging', S3_ENDPOINT: 'http://s3.internal:7070', S3_ACCESS_KEY_ID: 'id', S3_SECRET_ACCESS_KEY: 'secret' })
+  t.same(config.s3Staging, { endpoint: 'http://s3.internal:7070', bucket: 'uploads-staging', region: 'us-east-1', credentials: { accessKeyId: 'id', secretAccessKey: 'secret' }, prefix: 'staging/', forcePathStyle: true })
+  const aws = loadConfig({ STAGING: 's3', S3_BUCKET: 'uploads-staging', S3_REGION: 'eu-west-1' })
+  t.same([aws.s3Staging?.endpoint, aws.s3Staging?.credentials, aws.s3Staging?.forcePathStyle], [undefined, undefined, false], 'AWS S3: the SDK finds the credentials, virtual-hosted addressing')
+  const bad: Array<[Record<string, string>, RegExp]> = [
+    [{ STAGING: 's3' }, /STAGING=s3 needs S3_BUCKET/],
+    [{ STAGING: 'nfs' }, /STAGING/],
+    [{ STAGING: 's3', S3_BUCKET: 'Not_A_Bucket' }, /S3_BUCKET/],
+    [{ STAGING: 's3', S3_BUCKET: 'b-1', S3_ACCESS_KEY_ID: 'id' }, /S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together/],
+    [{ STAGING: 's3', S3_BUCKET: 'b-1', S3_PREFIX: '' }, /S3_PREFIX/],
+    [{ STAGING: 's3', S3_BUCKET: 'b-1', S3_ENDPOINT: 's3.internal' }, /S3_ENDPOINT/]
+  ]
+  for (const [env, message] of bad) t.throws(() => loadConfig(env), { message }, JSON.stringify(env))
+})
