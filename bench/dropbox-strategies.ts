@@ -10,17 +10,14 @@
 // Then the emulator's files and the MongoDB documents are compared with the 500 uploads by content
 // hash: failed, missing and duplicate files or documents are counted.
 //   node bench/run.ts strategies [--images 500] [--phones 50] [--clients 50] [--concurrency N] [--window-ms 50]
-import { Agent } from 'node:http'
 import { parseArgs } from 'node:util'
-import { randomPng } from '../test/helpers/images.ts'
 import { WORKER_CONCURRENCY_DEFAULTS } from '../src/config.ts'
-import { DropboxContentHasher } from '../src/core/content-hash.ts'
+import { checkStored, makeUploads, postAll, type StoredCheck } from './lib/distinct-uploads.ts'
 import { describeMachine, machineInfo } from './lib/machine.ts'
 import { CpuMeter, stopAll } from './lib/processes.ts'
 import { heading, note, table, writeResult } from './lib/report.ts'
 import { round, summarize, type LatencySummary } from './lib/stats.ts'
 import { databaseTrees, startEmulator, startInfra, startService, type Emulator, type EmulatorCounters, type Infra } from './lib/stack.ts'
-import { postUpload, uploadBody } from './lib/uploads.ts'
 
 export interface StrategyOptions {
   images: number
@@ -63,14 +60,6 @@ export function parseStrategyArgs (args: string[]): StrategyOptions {
   }
 }
 
-interface Upload {
-  index: number
-  phone: string
-  fileName: string
-  body: Buffer
-  contentHash: string
-}
-
 export interface StrategyResult {
   key: string
   label: string
@@ -85,45 +74,7 @@ export interface StrategyResult {
   /** CPU ms per image and cores used, per process, while the uploads ran. */
   cpuMsPerImage: Record<string, number>
   cores: Record<string, number>
-  check: {
-    records: number
-    files: number
-    missingRecords: number
-    missingFiles: number
-    duplicateRecords: number
-    duplicateFiles: number
-    foreignFiles: number
-    recordsWithoutFile: number
-  }
-}
-
-function makeUploads (options: StrategyOptions, phonePrefix: string): Upload[] {
-  return Array.from({ length: options.images }, (_, index) => {
-    const image = randomPng(options.imageBytes)
-    const phone = `${phonePrefix}${String(index % options.phones).padStart(4, '0')}`
-    const fileName = `photo-${index}.png`
-    return { index, phone, fileName, body: uploadBody(phone, fileName, image), contentHash: new DropboxContentHasher().update(image).digest() }
-  })
-}
-
-/** `clients` loops, each posting the next upload as soon as its previous one answered. */
-async function postAll (url: string, uploads: Upload[], clients: number): Promise<{ responses: Array<{ status: number, ms: number, body: string }>, startedAt: number }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: clients })
-  const responses: Array<{ status: number, ms: number, body: string }> = new Array(uploads.length)
-  let next = 0
-  const startedAt = performance.now()
-  await Promise.all(Array.from({ length: clients }, async () => {
-    while (next < uploads.length) {
-      const upload = uploads[next++]!
-      try {
-        responses[upload.index] = await postUpload(url, upload.body, agent)
-      } catch (err) {
-        responses[upload.index] = { status: 0, ms: performance.now() - startedAt, body: String(err) }
-      }
-    }
-  }))
-  agent.destroy()
-  return { responses, startedAt }
+  check: StoredCheck
 }
 
 async function runStrategy (key: 'naive' | 'ours', options: StrategyOptions, infra: Infra, emulator: Emulator): Promise<StrategyResult> {
@@ -166,31 +117,7 @@ async function runStrategy (key: 'naive' | 'ours', options: StrategyOptions, inf
     const seconds = (finishedAt - startedAt) / 1000
     const { cpuMsPerRequest: cpuMsPerImage, cores } = await cpu.stop(uploads.length)
     const counters = await emulator.counters()
-    const phones = new Set(uploads.map(u => u.phone))
-    const files = (await emulator.files()).filter(f => phones.has(f.path_lower.split('/')[1]!))
-    const records = await service.db.collection('images')
-      .find({ phone_number: { $in: [...phones] } }, { projection: { content_hash: 1, storage_path: 1, upload_id: 1 } })
-      .toArray()
-    const sent = new Set(uploads.map(u => u.contentHash))
-    const countBy = (hashes: string[]): Map<string, number> => hashes.reduce((m, h) => m.set(h, (m.get(h) ?? 0) + 1), new Map<string, number>())
-    const fileHashes = countBy(files.map(f => f.content_hash))
-    const recordHashes = countBy(records.map(r => String(r.content_hash)))
-    const filePaths = new Set(files.map(f => f.path_lower))
-    const check = {
-      records: records.length,
-      files: files.length,
-      missingRecords: [...sent].filter(h => !recordHashes.has(h)).length,
-      missingFiles: [...sent].filter(h => !fileHashes.has(h)).length,
-      duplicateRecords: [...recordHashes.values()].reduce((a, n) => a + n - 1, 0),
-      duplicateFiles: [...fileHashes.values()].reduce((a, n) => a + n - 1, 0),
-      foreignFiles: [...fileHashes.keys()].filter(h => !sent.has(h)).length,
-      recordsWithoutFile: records.filter(r => !filePaths.has(String(r.storage_path).toLowerCase())).length
-    }
-    // An upload failed when its answer was an error or no record holds its bytes (counted once).
-    const failedUploads = uploads.filter(u => {
-      const status = responses[u.index]!.status
-      return (status !== 200 && status !== 202) || !recordHashes.has(u.contentHash)
-    }).length
+    const { check, failedUploads } = await checkStored(uploads, responses, emulator, service.db)
     return {
       key,
       label,

@@ -10,6 +10,7 @@
 //   npm run bench -- resumable [...]    issue 10: a 20 MB image over a link dropping every 4 MB, multipart vs tus
 //   npm run bench -- variants [...]     issue 12: renderings per core (12 MP JPEG, HEIC), variant worker memory, ingest on/off
 //   npm run bench -- database [...]     issue 13: the service's reads on FerretDB on PostgreSQL and SQLite at 1k/10k/100k records, start-up
+//   npm run bench -- worker-scaling [...]  issue 13: images/s with 2 upload workers / 1 under 100 ms Dropbox latency (target >= 1.8)
 import { parseSyncBenchArgs, runSyncBench } from './dropbox-sync.ts'
 import { parseConcurrentMemoryArgs, runConcurrentMemory } from './concurrent-memory.ts'
 import { runDatabaseBench } from './database.ts'
@@ -21,6 +22,7 @@ import { parseRecoveryArgs, runRecovery } from './recovery.ts'
 import { parseResumableArgs, runResumable } from './resumable.ts'
 import { parseThroughputArgs, runThroughput } from './upload-throughput.ts'
 import { parseVariantBenchArgs, runVariantBench } from './variants.ts'
+import { parseScalingArgs, runWorkerScaling } from './worker-scaling.ts'
 
 // Issue 3's 1 GiB upload runs against the same emulator settings as its strategies benchmark.
 const DROPBOX_MEMORY_ARGS = ['--storage', 'dropbox', '--latency-ms', '100']
@@ -38,6 +40,7 @@ const suites: Record<string, (args: string[]) => Promise<unknown>> = {
   'dropbox-sync': args => runSyncBench(parseSyncBenchArgs(args)),
   resumable: args => runResumable(parseResumableArgs(args)),
   variants: args => runVariantBench(parseVariantBenchArgs(args)),
+  'worker-scaling': args => runWorkerScaling(parseScalingArgs(args)),
   upload: async () => {
     await runThroughput(parseThroughputArgs([]))
     await runLargeFile(parseLargeFileArgs([]))

@@ -12,7 +12,7 @@
 // Each target is warmed up for a few seconds, then measured over a fixed number of requests sized
 // from the warm-up rate to last about --seconds, so every stored record can be counted exactly.
 //   node bench/run.ts throughput [--seconds 20] [--warmup 5] [--connections 20] [--targets baseline,local,dropbox]
-//     [--log-level info] [--worker-concurrency 20] [--cpu-prof] [--node-args='--max-semi-space-size=2']
+//     [--log-level info] [--worker-concurrency N (default: the service's)] [--cpu-prof] [--node-args='--max-semi-space-size=2']
 //     [--service-env DROPBOX_BATCH_WINDOW_MS=0,...] [--image png|jpeg]
 //   node bench/run.ts throughput --image jpeg --targets baseline,local,local-gps   # issue 12's figure
 import { readdir } from 'node:fs/promises'
@@ -42,7 +42,8 @@ export interface ThroughputOptions {
   imageBytes: number
   /** png: randomPng (the historical figure); jpeg: a photo with a phone's EXIF. */
   imageFormat: BenchImageFormat
-  workerConcurrency: number
+  /** Unset: the service's default for the storage (the figure users get). */
+  workerConcurrency: number | undefined
   logLevel: string
   cpuProf: boolean
   /** Extra node flags for the API, the workers and the baseline (experiments only). */
@@ -61,7 +62,7 @@ export function parseThroughputArgs (args: string[]): ThroughputOptions {
       connections: { type: 'string', default: '20' },
       'image-kb': { type: 'string', default: '100' },
       image: { type: 'string', default: 'png' },
-      'worker-concurrency': { type: 'string', default: '20' },
+      'worker-concurrency': { type: 'string' },
       'log-level': { type: 'string', default: 'info' },
       'cpu-prof': { type: 'boolean', default: false },
       'node-args': { type: 'string', default: '' },
@@ -76,7 +77,7 @@ export function parseThroughputArgs (args: string[]): ThroughputOptions {
     connections: Number(values.connections),
     imageBytes: Number(values['image-kb']) * 1024,
     imageFormat: values.image === 'jpeg' ? 'jpeg' : 'png',
-    workerConcurrency: Number(values['worker-concurrency']),
+    workerConcurrency: values['worker-concurrency'] === undefined ? undefined : Number(values['worker-concurrency']),
     logLevel: values['log-level'],
     cpuProf: values['cpu-prof'],
     nodeArgs: values['node-args'].split(' ').filter(Boolean),
@@ -160,7 +161,8 @@ export async function runThroughput (options: ThroughputOptions): Promise<{ resu
   const { plain: image, gps: gpsImage } = await benchImages(options.imageFormat, options.imageBytes)
   const infra = await startInfra()
   const nodeArgs = [...options.nodeArgs, ...options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []]
-  const serviceEnv = { LOG_LEVEL: options.logLevel, WORKER_CONCURRENCY: String(options.workerConcurrency), UPLOAD_WAIT_MS: '300000', ...options.serviceEnv }
+  // The service's defaults unless asked otherwise: its figure is the one users get.
+  const serviceEnv = { LOG_LEVEL: options.logLevel, ...options.workerConcurrency === undefined ? {} : { WORKER_CONCURRENCY: String(options.workerConcurrency) }, UPLOAD_WAIT_MS: '300000', ...options.serviceEnv }
   const results: TargetResult[] = []
   try {
     for (const [index, key] of options.targets.entries()) {

@@ -68,6 +68,8 @@ export interface ServiceOptions {
   infra: Infra
   env: Record<string, string>
   workers?: number
+  /** Settings of upload worker `index` (0-based) over `env`, such as its own WORKER_METRICS_PORT. */
+  workerEnv?: (index: number) => Record<string, string>
   /** Variant workers (workers/variant-worker.ts, with their allocator): none unless asked for. */
   variantWorkers?: number
   /** Extra node flags for the API and the workers (e.g. --cpu-prof). */
@@ -120,7 +122,7 @@ export async function startService (options: ServiceOptions): Promise<RunningSer
   const nodeArgs = [...SERVICE_NODE_FLAGS, ...options.nodeArgs ?? []]
   const api = spawnNode(`${name} api`, 'src/server.ts', { env, nodeArgs, logFile: join(LOG_DIR, `${name}-api.log`) })
   const workers = Array.from({ length: options.workers ?? 1 }, (_, i) =>
-    spawnNode(`${name} worker ${i + 1}`, 'workers/upload-worker.ts', { env, nodeArgs, logFile: join(LOG_DIR, `${name}-worker-${i + 1}.log`) }))
+    spawnNode(`${name} worker ${i + 1}`, 'workers/upload-worker.ts', { env: { ...env, ...options.workerEnv?.(i) }, nodeArgs, logFile: join(LOG_DIR, `${name}-worker-${i + 1}.log`) }))
   const variantWorkers = Array.from({ length: options.variantWorkers ?? 0 }, (_, i) =>
     spawnNode(`${name} variant worker ${i + 1}`, 'workers/variant-worker.ts', { env: { ...env, ...variantWorkerEnv() }, nodeArgs, logFile: join(LOG_DIR, `${name}-variant-worker-${i + 1}.log`) }))
   const url = `http://127.0.0.1:${port}`
