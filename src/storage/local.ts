@@ -68,17 +68,28 @@ export class LocalStorage implements Storage {
   }
 
   async #put (file: FileToStore): Promise<StoredFile> {
-    await mkdir(join(this.#root, file.folder), { recursive: true })
     for (let n = 0; n <= MAX_RENAMES; n++) {
       const name = n === 0 ? file.name : numberedName(file.name, n)
       const target = join(this.#root, file.folder, name)
-      const placed = await placeExclusive(file.stagedPath, target)
+      const placed = await this.#placeInFolder(file, target)
       // A file already there with the same bytes is this job's own earlier attempt.
       if (placed || await hashFile(target) === file.contentHash) {
         return { path: `/${file.folder}/${name}`, name, size: file.size, contentHash: file.contentHash }
       }
     }
     throw new Error(`more than ${MAX_RENAMES} files named like ${file.name}`)
+  }
+
+  /** placeExclusive, making the phone number's folder first when it is not there yet (only then: a mkdir per upload costs). */
+  async #placeInFolder (file: FileToStore, target: string): Promise<boolean> {
+    try {
+      return await placeExclusive(file.stagedPath, target)
+    } catch (err) {
+      // ENOENT: the folder (or the staged file: then placing fails again, as it should).
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      await mkdir(join(this.#root, file.folder), { recursive: true })
+      return placeExclusive(file.stagedPath, target)
+    }
   }
 
   async holds (stored: StoredFile): Promise<boolean> {
