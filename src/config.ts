@@ -242,9 +242,11 @@ export interface AdminSettings {
  * Jobs one upload worker runs at once when WORKER_CONCURRENCY is unset. A Dropbox job spends its
  * time waiting on the network (the client serializes the commits per account and honours 429s,
  * so more jobs in flight fill the commit batches better: 89 images/s at 50 against 20 at 8 in
- * BENCHMARKS.md's contention benchmark); a local job is disk and CPU work on the worker's machine.
+ * BENCHMARKS.md's contention benchmark). A local job is a hard link and a few small files, and
+ * otherwise waits on MongoDB and Redis round trips: 32 in flight did 12% more uploads per second
+ * than 8 in the ingest benchmark (BENCHMARKS.md), for a few kilobytes of memory each.
  */
-export const WORKER_CONCURRENCY_DEFAULTS: Readonly<Record<StorageKind, number>> = { dropbox: 50, local: 8 }
+export const WORKER_CONCURRENCY_DEFAULTS: Readonly<Record<StorageKind, number>> = { dropbox: 50, local: 32 }
 
 export class ConfigError extends Error {
   override name = 'ConfigError'

@@ -63,9 +63,9 @@ t.test('resumable uploads expire after RESUMABLE_UPLOAD_TTL seconds: a day by de
 
 t.test('WORKER_CONCURRENCY: unset, it fits the storage; set, it is used as given', async t => {
   const dropbox = { DROPBOX_APP_KEY: 'k', DROPBOX_APP_SECRET: 's', DROPBOX_REFRESH_TOKEN: 'r' }
-  t.equal(loadConfig({}).worker.concurrency, 8, 'local storage: 8')
+  t.equal(loadConfig({}).worker.concurrency, 32, 'local storage: 32')
   t.equal(loadConfig(dropbox).worker.concurrency, 50, 'Dropbox (I/O-bound): 50')
-  t.equal(loadConfig({ ...dropbox, STORAGE: 'local' }).worker.concurrency, 8)
+  t.equal(loadConfig({ ...dropbox, STORAGE: 'local' }).worker.concurrency, 32)
   t.equal(loadConfig({ ...dropbox, WORKER_CONCURRENCY: '12' }).worker.concurrency, 12)
   t.equal(loadConfig({ WORKER_CONCURRENCY: '3' }).worker.concurrency, 3)
   t.throws(() => loadConfig({ WORKER_CONCURRENCY: '0' }), { message: /WORKER_CONCURRENCY/ })
