@@ -8,6 +8,8 @@
 //   (e) targets local-novariants / local-variants (issue 12 §2): (b) with VARIANTS_ENABLED=false,
 //       and with renderings on and one variant worker rendering beside the API and the worker
 //       (its CPU counted): what making display renderings and thumbnails costs the ingest.
+//   (f) target local-s3 (issue 13 §1): (b) with STAGING=s3, the accepted files waiting in a bucket of
+//       versitygw (its own process, its CPU counted) instead of the shared staging directory.
 // --image jpeg sends a ~100 KB JPEG photo with a phone's EXIF instead of the random PNG.
 // Each target is warmed up for a few seconds, then measured over a fixed number of requests sized
 // from the warm-up rate to last about --seconds, so every stored record can be counted exactly.
@@ -25,14 +27,16 @@ import { CpuMeter, stopAll } from './lib/processes.ts'
 import { RedisCommandMeter } from './lib/redis-stats.ts'
 import { heading, note, table, writeResult } from './lib/report.ts'
 import { round } from './lib/stats.ts'
-import { databaseTrees, parseServiceEnv, PROFILE_DIR, startBaseline, startEmulator, startInfra, startService, type Emulator, type Infra, type RunningService } from './lib/stack.ts'
+import { startS3 } from '../scripts/lib/services.ts'
+import { BENCH_DATA, databaseTrees, parseServiceEnv, PROFILE_DIR, startBaseline, startEmulator, startInfra, startService, type Emulator, type Infra, type RunningService } from './lib/stack.ts'
 
 const TARGET_LABELS: Record<string, string> = {
   local: '(b) service, local storage',
   'local-gps': '(d) service, local storage, photos with GPS',
   dropbox: '(c) service, Dropbox (emulator, no faults)',
   'local-novariants': '(e) service, local storage, VARIANTS_ENABLED=false',
-  'local-variants': '(e) service, local storage, renderings made by a variant worker'
+  'local-variants': '(e) service, local storage, renderings made by a variant worker',
+  'local-s3': '(f) service, local storage, S3 staging (versitygw)'
 }
 
 export interface ThroughputOptions {
@@ -170,14 +174,17 @@ export async function runThroughput (options: ThroughputOptions): Promise<{ resu
       if (key === 'baseline') {
         const baseline = await startBaseline(options.logLevel, nodeArgs)
         target = { key, label: '(a) baseline: bare Fastify multipart to disk', url: baseline.url, pids: { baseline: baseline.child.pid }, stop: baseline.stop }
-      } else if (key === 'local' || key === 'local-gps' || key === 'dropbox' || key === 'local-novariants' || key === 'local-variants') {
+      } else if (key in TARGET_LABELS) {
         const emulator = key === 'dropbox' ? await startEmulator('throughput') : undefined
+        const s3 = key === 'local-s3' ? await startS3(join(BENCH_DATA, 's3')) : undefined
         const variants = key === 'local-variants'
         const variantEnv: Record<string, string> = key === 'local-novariants' ? { VARIANTS_ENABLED: 'false' } : variants ? { VARIANTS_ENABLED: 'true' } : {}
-        const service = await startService({ name: `throughput-${key}`, infra, nodeArgs, variantWorkers: variants ? 1 : 0, env: { ...serviceEnv, STORAGE: 'local', ...variantEnv, ...emulator?.serviceEnv } })
+        const s3Env = s3 ? { ...s3.env, STAGING: 's3', S3_BUCKET: 'bench-staging' } : {}
+        const service = await startService({ name: `throughput-${key}`, infra, nodeArgs, variantWorkers: variants ? 1 : 0, env: { ...serviceEnv, STORAGE: 'local', ...variantEnv, ...s3Env, ...emulator?.serviceEnv } })
         const pids: Record<string, number> = { api: service.api.pid, worker: service.workers[0]!.pid }
         if (variants) pids.variants = service.variantWorkers[0]!.pid
         if (emulator) pids.emulator = emulator.child.pid
+        if (s3) pids.s3 = s3.process.pid!
         target = {
           key,
           label: TARGET_LABELS[key]!,
@@ -186,10 +193,10 @@ export async function runThroughput (options: ThroughputOptions): Promise<{ resu
           pids,
           service,
           emulator,
-          stop: async () => { await service.stop(); await emulator?.stop() }
+          stop: async () => { await service.stop(); await emulator?.stop(); await s3?.stop() }
         }
       } else {
-        throw new Error(`unknown target ${key} (baseline, local, local-gps, dropbox, local-novariants, local-variants)`)
+        throw new Error(`unknown target ${key} (baseline, ${Object.keys(TARGET_LABELS).join(', ')})`)
       }
       try {
         results.push(await measure(target, index, options, target.image ?? image, infra))
