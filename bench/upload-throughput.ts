@@ -229,7 +229,8 @@ export async function runThroughput (options: ThroughputOptions): Promise<{ resu
   const local = results.find(r => r.key === 'local')
   if (baseline && local) {
     const ratio = local.measured.rps / baseline.measured.rps
-    console.log(`\n(b)/(a) = ${round(ratio, 3)}: target >= 0.30 ${ratio >= 0.3 ? 'MET' : 'NOT MET'}`)
+    // Issue 2 asked 0.30 with a tuned worker; issue 13 asks 0.35 at the defaults users run.
+    console.log(`\n(b)/(a) = ${round(ratio, 3)}: target >= 0.35 at defaults (issue 13) ${ratio >= 0.35 ? 'MET' : 'NOT MET'}`)
   }
   const dropbox = results.find(r => r.key === 'dropbox')
   if (baseline && dropbox) console.log(`(c)/(a) = ${round(dropbox.measured.rps / baseline.measured.rps, 3)}`)
