@@ -1,14 +1,18 @@
 import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile, utimes, writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import { Queue } from 'bullmq'
+import { Redis } from 'ioredis'
 import { pino } from 'pino'
 import t, { type Test } from 'tap'
 import { loadConfig, type Config } from '../../src/config.ts'
 import { UPLOAD_QUEUE } from '../../src/queue/upload-jobs.ts'
+import { ResumableStore } from '../../src/staging/resumable-store.ts'
 import { s3Client } from '../../src/staging/s3-staging.ts'
+import { SCRATCH_MAX_AGE_MS, sweepScratch } from '../../src/staging/scratch.ts'
+import { ensureDir } from '../../src/staging/staged-files.ts'
 import { openStagingArea, type StagingArea } from '../../src/staging/staging-area.ts'
 import { REQUEUE_AGE_MS, sweepStaging } from '../../src/worker/staging-janitor.ts'
 import { openDatabase } from '../../src/models/connect.ts'
@@ -139,4 +143,37 @@ t.test('STAGING=s3: a resumable upload resumes through another API process, and 
   t.equal(result.status, 'uploaded')
   t.same(await readFile(join(dataDir, '5550001', result.filename)), content, 'the stored bytes are the sent ones')
   t.same(await bucketKeys(api), [], 'the bucket holds nothing once the file is stored: neither staged nor resumable objects')
+})
+
+t.test('STAGING=s3: what dead or silent clients and processes leave in the bucket is swept', async t => {
+  const { api, area } = await s3Setup(t)
+  const base = await listening(t, api)
+  const settings = api.s3Staging!
+  const client = s3Client(settings)
+  t.teardown(() => client.destroy())
+
+  // An API that died while sending a large file leaves a multipart upload open.
+  await client.send(new CreateMultipartUploadCommand({ Bucket: settings.bucket, Key: `${settings.prefix}6761a2f5c3b1e24d8f0a9b77` }))
+  t.equal(await area.abortAbandoned!(60 * 60 * 1000), 0, 'a recent one is left alone: its API may still be sending')
+  t.equal(await area.abortAbandoned!(0), 1, 'an old one is aborted')
+
+  // A resumable upload its client never finished: state and bytes go after RESUMABLE_UPLOAD_TTL.
+  const location = await tusCreated(base, { phone: '5550002', filename: 'left.jpg', length: 6 * 1024 * 1024 })
+  t.equal((await tusPatch(base + location, 0, fakeJpeg(1024 * 1024))).status, 204)
+  t.not(await bucketKeys(api), [], 'its bytes are in the bucket')
+  const redis = new Redis(api.redisUrl)
+  t.teardown(() => redis.disconnect())
+  const store = new ResumableStore({ stagingDir: api.stagingDir, s3: { settings, client }, redis, prefix: api.queuePrefix, expirationMs: api.upload.resumableTtlMs, acceptedTtlMs: 60_000 })
+  t.equal(await store.deleteExpired(Date.now() + api.upload.resumableTtlMs + 1000), 1, 'the expired upload is removed')
+  t.same(await bucketKeys(api), [], 'nothing of it is left in the bucket')
+  t.equal((await tusOffset(base + location)).status, 404, 'and it is unknown')
+
+  // The scratch directory: files older than an hour were left by a process that died.
+  await ensureDir(api.stagingDir)
+  const old = new Date(Date.now() - SCRATCH_MAX_AGE_MS - 1000)
+  await writeFile(join(api.stagingDir, 'left-by-a-crash'), 'x')
+  await utimes(join(api.stagingDir, 'left-by-a-crash'), old, old)
+  await writeFile(join(api.stagingDir, 'being-received.partial'), 'x')
+  t.equal(await sweepScratch(api.stagingDir), 1)
+  t.same(await readdir(api.stagingDir), ['being-received.partial'], 'a file in use stays')
 })
