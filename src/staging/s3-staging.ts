@@ -14,14 +14,18 @@ import { PARTIAL_SUFFIX, removeStaged } from './staged-files.ts'
 import type { StagingArea, StagedRef } from './staging-area.ts'
 
 // STAGING=s3: accepted files wait in a bucket, so API and worker machines share no disk. Each
-// file is `<S3_PREFIX><upload id>` and its manifest `<S3_PREFIX><upload id>.json`, written after
-// it (a manifest always has its bytes). A worker downloads the bytes into its own STAGING_DIR
-// (storage may read them more than once: Dropbox's chunked sessions, retries) and removes both
-// objects once the record is written.
+// file is `<S3_PREFIX><upload id>`, its manifest travelling with it as the object's metadata (one
+// PUT: bytes and manifest appear together), or, when it is too long for S3's 2 KB of metadata (a
+// very long original name), as `<S3_PREFIX><upload id>.json`, written after the bytes. A worker
+// downloads the bytes into its own STAGING_DIR (storage may read them more than once: Dropbox's
+// chunked sessions, retries) and removes the objects once the record is written.
 
 /** Smaller files go up in one streamed PUT; larger ones as a multipart upload of PART_BYTES parts. */
 const MULTIPART_THRESHOLD_BYTES = 16 * 1024 * 1024
 const PART_BYTES = 8 * 1024 * 1024
+/** S3 allows 2 KB of user metadata per object; a longer manifest goes in an object of its own. */
+const METADATA_MANIFEST_MAX = 1800
+const MANIFEST_METADATA_KEY = 'manifest'
 
 export function s3Client (settings: S3StagingSettings): S3Client {
   return new S3Client({
@@ -62,13 +66,31 @@ export function s3Area (settings: S3StagingSettings, scratchDir: string, client 
   const keyOfRef = (ref: StagedRef): string => ref.stagedPath.startsWith(urlPrefix) ? ref.stagedPath.slice(urlPrefix.length) : keyOf(ref.uploadId)
   const scratchOf = (id: string): string => join(scratchDir, id)
 
-  async function put (key: string, localPath: string, size: number): Promise<void> {
+  async function put (key: string, localPath: string, size: number, metadata: Record<string, string>): Promise<void> {
     if (size < MULTIPART_THRESHOLD_BYTES) {
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(localPath), ContentLength: size }))
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(localPath), ContentLength: size, Metadata: metadata }))
       return
     }
     // One part in memory at a time: a large file costs PART_BYTES, whatever its size.
-    await new Upload({ client, params: { Bucket: bucket, Key: key, Body: createReadStream(localPath) }, partSize: PART_BYTES, queueSize: 1, leavePartsOnError: false }).done()
+    await new Upload({ client, params: { Bucket: bucket, Key: key, Body: createReadStream(localPath), Metadata: metadata }, partSize: PART_BYTES, queueSize: 1, leavePartsOnError: false }).done()
+  }
+
+  /** The manifest kept with the bytes, or in its own object; undefined when neither holds one. */
+  async function manifestOf (key: string): Promise<unknown> {
+    try {
+      const { Metadata } = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))
+      const inline = Metadata?.[MANIFEST_METADATA_KEY]
+      if (inline !== undefined) return JSON.parse(Buffer.from(inline, 'base64url').toString('utf8'))
+    } catch (err) {
+      if (!isNotFound(err)) throw err
+    }
+    try {
+      const { Body } = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key + MANIFEST_SUFFIX }))
+      return JSON.parse(await Body!.transformToString('utf8'))
+    } catch (err) {
+      if (isNotFound(err)) return undefined
+      throw err
+    }
   }
 
   async function download (key: string, path: string): Promise<boolean> {
@@ -103,21 +125,18 @@ export function s3Area (settings: S3StagingSettings, scratchDir: string, client 
     keep: async files => {
       await Promise.all(files.map(async ({ uploadId, localPath, manifest }) => {
         const { size } = await stat(localPath)
-        await put(keyOf(uploadId), localPath, size)
-        const body = JSON.stringify(manifest)
-        await client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(uploadId) + MANIFEST_SUFFIX, Body: body, ContentType: 'application/json' }))
+        const json = JSON.stringify(manifest)
+        const inline = Buffer.from(json).toString('base64url')
+        if (inline.length <= METADATA_MANIFEST_MAX) {
+          await put(keyOf(uploadId), localPath, size, { [MANIFEST_METADATA_KEY]: inline })
+        } else {
+          await put(keyOf(uploadId), localPath, size, {})
+          await client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(uploadId) + MANIFEST_SUFFIX, Body: json, ContentType: 'application/json' }))
+        }
         await rm(localPath, { force: true })
       }))
     },
-    readManifest: async id => {
-      try {
-        const { Body } = await client.send(new GetObjectCommand({ Bucket: bucket, Key: keyOf(id) + MANIFEST_SUFFIX }))
-        return JSON.parse(await Body!.transformToString('utf8'))
-      } catch (err) {
-        if (isNotFound(err)) return undefined
-        throw err
-      }
-    },
+    readManifest: id => manifestOf(keyOf(id)),
     holds: async ref => {
       try {
         await client.send(new HeadObjectCommand({ Bucket: bucket, Key: keyOfRef(ref) }))

@@ -83,32 +83,37 @@ t.test('STAGING=s3: files reach the worker through the bucket, and nothing stays
 t.test('STAGING=s3: a job Redis lost comes back from its manifest in the bucket', async t => {
   const { api, worker, dataDir, area } = await s3Setup(t, { UPLOAD_WAIT_MS: '1000' })
   const app = await build(t, api)
-  // No worker yet: the upload is accepted (202), its bytes and manifest in the bucket.
-  const content = randomPng(2500)
-  const res = await app.inject({ method: 'POST', url: '/api/upload/', ...uploadForm('5559876', [{ filename: 'kept.png', content }]) })
+  // No worker yet: the uploads are accepted (202), bytes and manifests in the bucket. A manifest
+  // travels as its object's metadata, or, too long for S3's 2 KB (a very long original name),
+  // as an object of its own.
+  const files = [{ filename: 'kept.png', content: randomPng(2500) }, { filename: `${'a very long name '.repeat(90)}.png`, content: randomPng(2600) }]
+  const res = await app.inject({ method: 'POST', url: '/api/upload/', ...uploadForm('5559876', files) })
   t.equal(res.statusCode, 202, res.body)
-  const uploadId = res.json().results[0].upload_id as string
-  t.same(await objects(area), [uploadId, `${uploadId}.json`], 'bytes and manifest are in the bucket')
+  const [short, long] = (res.json().results as Array<{ upload_id: string }>).map(r => r.upload_id) as [string, string]
+  t.same(await objects(area), [short, long, `${long}.json`].sort(), 'bytes with their manifest, or beside it')
 
-  // Redis loses the job.
+  // Redis loses the jobs.
   const queue = new Queue(UPLOAD_QUEUE, { connection: { url: api.redisUrl }, prefix: api.queuePrefix })
   t.teardown(() => queue.close())
   await queue.obliterate({ force: true })
-  t.equal(await queue.getJob(uploadId), undefined)
+  t.equal(await queue.getJob(short), undefined)
 
-  // The worker's sweep (on another machine) finds the manifest and queues the job again.
+  // The worker's sweep (on another machine) finds the manifests and queues the jobs again.
   const db = await openDatabase(worker.mongodbUrl)
   t.teardown(() => db.connection.close())
   const settings = { idleTimeoutMs: worker.upload.idleTimeoutMs, failedRetentionMs: worker.worker.failedStagedRetentionMs }
   await sweepStaging(area, queue, pino({ level: 'silent' }), settings, Date.now() + REQUEUE_AGE_MS + 1000, { images: db.images, attempts: 3 })
-  t.ok(await queue.getJob(uploadId), 'queued again under the same upload id')
+  t.ok(await queue.getJob(short), 'queued again under the same upload id')
+  t.ok(await queue.getJob(long), 'the one with its manifest beside it too')
   await startWorker(t, worker)
 
-  const status = await waitFor(async () => {
-    const answer = (await app.inject({ method: 'GET', url: `/api/uploads/${uploadId}` })).json()
-    return answer.status === 'uploaded' ? answer as { filename: string } : undefined
-  }, { what: 'the upload to be stored' })
-  t.same(await readFile(join(dataDir, '5559876', status.filename)), content, 'stored, with its bytes')
+  for (const [i, uploadId] of [short, long].entries()) {
+    const status = await waitFor(async () => {
+      const answer = (await app.inject({ method: 'GET', url: `/api/uploads/${uploadId}` })).json()
+      return answer.status === 'uploaded' ? answer as { filename: string } : undefined
+    }, { what: 'the upload to be stored' })
+    t.same(await readFile(join(dataDir, '5559876', status.filename)), files[i]!.content, 'stored, with its bytes')
+  }
   t.same(await objects(area), [], 'and gone from the bucket')
 })
 
