@@ -4,14 +4,14 @@ import { readdir, rename, rm, stat, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { AbortMultipartUploadCommand, DeleteObjectsCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3'
+import { AbortMultipartUploadCommand, DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3'
 import { FileStore } from '@tus/file-store'
 import { S3Store } from '@tus/s3-store'
 import { ERRORS, type KvStore, type Upload } from '@tus/utils'
 import type { S3StagingSettings } from '../config.ts'
 import type { ExpectedChecksum } from '../core/upload-checksum.ts'
 import { newUploadId } from '../core/upload-id.ts'
-import { isNotFound } from './s3-staging.ts'
+import { downloadObject, isNotFound } from './s3-staging.ts'
 import { PARTIAL_SUFFIX } from './staged-files.ts'
 
 // Where the bytes of a resumable (tus) upload grow until it is complete: a directory every API
@@ -162,23 +162,8 @@ export class S3Bytes implements ResumableBytes {
     }
   }
 
-  async take (id: string, path: string): Promise<boolean> {
-    let body: Readable
-    try {
-      body = (await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: id }))).Body as Readable
-    } catch (err) {
-      if (isNotFound(err)) return false
-      throw err
-    }
-    const partial = path + PARTIAL_SUFFIX
-    try {
-      await pipeline(body, createWriteStream(partial))
-      await rename(partial, path)
-    } catch (err) {
-      await rm(partial, { force: true })
-      throw err
-    }
-    return true
+  take (id: string, path: string): Promise<boolean> {
+    return downloadObject(this.#client, this.#bucket, id, path)
   }
 
   async remove (id: string): Promise<void> {

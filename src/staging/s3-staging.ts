@@ -58,6 +58,29 @@ export async function ensureBucket (client: S3Client, bucket: string): Promise<v
   }
 }
 
+/**
+ * Streams an object into `path` (through `<path>.partial`, renamed once whole); false when there
+ * is no such object.
+ */
+export async function downloadObject (client: S3Client, bucket: string, key: string, path: string): Promise<boolean> {
+  let body: Readable
+  try {
+    body = (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as Readable
+  } catch (err) {
+    if (isNotFound(err)) return false
+    throw err
+  }
+  const partial = path + PARTIAL_SUFFIX
+  try {
+    await pipeline(body, createWriteStream(partial))
+    await rename(partial, path)
+  } catch (err) {
+    await rm(partial, { force: true })
+    throw err
+  }
+  return true
+}
+
 export function s3Area (settings: S3StagingSettings, scratchDir: string, client = s3Client(settings)): StagingArea {
   const { bucket, prefix } = settings
   const urlPrefix = `s3://${bucket}/`
@@ -91,25 +114,6 @@ export function s3Area (settings: S3StagingSettings, scratchDir: string, client 
       if (isNotFound(err)) return undefined
       throw err
     }
-  }
-
-  async function download (key: string, path: string): Promise<boolean> {
-    let body: Readable
-    try {
-      body = (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as Readable
-    } catch (err) {
-      if (isNotFound(err)) return false
-      throw err
-    }
-    const partial = path + PARTIAL_SUFFIX
-    try {
-      await pipeline(body, createWriteStream(partial))
-      await rename(partial, path)
-    } catch (err) {
-      await rm(partial, { force: true })
-      throw err
-    }
-    return true
   }
 
   async function deleteKeys (keys: string[]): Promise<void> {
@@ -148,7 +152,7 @@ export function s3Area (settings: S3StagingSettings, scratchDir: string, client 
     },
     localCopy: async ref => {
       const path = scratchOf(ref.uploadId)
-      return await download(keyOfRef(ref), path) ? path : undefined
+      return await downloadObject(client, bucket, keyOfRef(ref), path) ? path : undefined
     },
     remove: async refs => {
       if (refs.length === 0) return
