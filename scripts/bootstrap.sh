@@ -10,7 +10,7 @@
 #   - PostgreSQL's server programs (Debian package `postgresql`), which FerretDB keeps its data in,
 #     likewise, unless EMBEDDED_DB=sqlite (FerretDB's SQLite backend) or POSTGRES_BIN_DIR names them
 #   - versitygw (an S3 server) built from the Go module proxy, only when BOOTSTRAP_S3=1 (the tests
-#     and benchmarks) and S3_ENDPOINT does not name a server
+#     and benchmarks) or STAGING=s3 (`npm run dev`), and S3_ENDPOINT does not name a server
 #   - Chromium (Debian package) for the admin browser tests, only when BOOTSTRAP_CHROMIUM=1 and
 #     CHROMIUM_PATH does not name one already
 # Installers never read standard input (a password piped to create-admin is not theirs) and
@@ -107,9 +107,10 @@ if [ "${BOOTSTRAP_SERVICES:-0}" = 1 ] && ! service_configured MONGODB_URL; then
 fi
 
 # --- versitygw (an S3 server, for the tests and benchmarks of STAGING=s3) ------------------------
-# Only for the tasks that ask (BOOTSTRAP_S3=1), unless S3_ENDPOINT points at a server.
+# For the tasks that ask (BOOTSTRAP_S3=1: tests, benchmarks) and for `npm run dev` with
+# STAGING=s3, unless S3_ENDPOINT points at a server.
 VERSITYGW_VERSION=v1.8.0
-if [ "${BOOTSTRAP_S3:-0}" = 1 ] && ! service_configured S3_ENDPOINT; then
+if { [ "${BOOTSTRAP_S3:-0}" = 1 ] || { [ "${BOOTSTRAP_SERVICES:-0}" = 1 ] && [ "$(setting_value STAGING)" = s3 ]; }; } && ! service_configured S3_ENDPOINT; then
   if [ ! -x "$LOCAL/bin/versitygw" ] || ! stamp_ok "$LOCAL/versitygw.stamp" "$VERSITYGW_VERSION"; then
     go_minor=$(go env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p')
     [ "${go_minor:-0}" -ge 24 ] || fail "Go >= 1.24 is needed to build versitygw, the tests' S3 server (found: $(go version 2>/dev/null || echo none)); or set S3_ENDPOINT (with S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY) to an S3 server"

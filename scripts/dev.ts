@@ -16,7 +16,7 @@ import { parseEnv } from 'node:util'
 import { prettyFactory } from 'pino-pretty'
 import {
   assertPortFree, DEV_LAUNCHER_MARK, DEV_STATE_FILE, embeddedDb, processAlive, readDevState, removeDevState, ROOT,
-  SERVICE_NODE_FLAGS, startFerretDB, startRedis, writeDevState, type Service
+  SERVICE_NODE_FLAGS, startFerretDB, startRedis, startS3, writeDevState, type Service
 } from './lib/services.ts'
 import { variantWorkerEnv } from './lib/spawn.ts'
 
@@ -25,6 +25,8 @@ const DEFAULT_DEV_REDIS_PORT = 6380
 const DEFAULT_DEV_MONGODB_PORT = 27018
 /** FerretDB's PostgreSQL: beside a machine's own PostgreSQL (5432). */
 const DEFAULT_DEV_POSTGRES_PORT = 5433
+/** The S3 server of STAGING=s3 without S3_ENDPOINT: beside versitygw's own default (7070). */
+const DEFAULT_DEV_S3_PORT = 7071
 const HEALTH_TIMEOUT_MS = 60_000
 
 const dataDir = join(ROOT, '.data/dev')
@@ -87,7 +89,8 @@ const LEFTOVERS = [
   { key: 'VARIANT_WORKER_PID', mark: VARIANT_WORKER_SCRIPT },
   { key: 'REDIS_PID', mark: 'redis-server' },
   { key: 'FERRETDB_PID', mark: 'ferretdb' },
-  { key: 'POSTGRES_PID', mark: 'postgres' }
+  { key: 'POSTGRES_PID', mark: 'postgres' },
+  { key: 'S3_PID', mark: 'versitygw' }
 ] as const
 
 /** Refuses to start beside a running dev launcher; clears what a killed one left behind. */
@@ -194,6 +197,9 @@ async function main (): Promise<void> {
   if (redisPort) await assertPortFree(redisPort, "the dev stack's Redis", 'DEV_REDIS_PORT')
   if (mongodbPort) await assertPortFree(mongodbPort, "the dev stack's FerretDB", 'DEV_MONGODB_PORT')
   if (postgresPort) await assertPortFree(postgresPort, "the dev stack's PostgreSQL", 'DEV_POSTGRES_PORT')
+  // STAGING=s3 with no S3_ENDPOINT: an S3 server of its own, as for Redis and MongoDB.
+  const s3Port = env.STAGING === 's3' && !env.S3_ENDPOINT ? portSetting(env, 'DEV_S3_PORT', DEFAULT_DEV_S3_PORT) : undefined
+  if (s3Port) await assertPortFree(s3Port, "the dev stack's S3 server", 'DEV_S3_PORT')
   if (redisPort) {
     const redis = await startRedis({ dataDir, port: redisPort })
     services.push(redis)
@@ -209,9 +215,16 @@ async function main (): Promise<void> {
       ? `FerretDB at ${ferret.url} on PostgreSQL ${ferret.postgres.url} (data in .data/dev/postgres)`
       : `FerretDB at ${ferret.url} on SQLite (data in .data/dev/ferretdb)`)
   }
+  if (s3Port) {
+    const s3 = await startS3(dataDir, { port: s3Port })
+    services.push(s3)
+    Object.assign(env, s3.env, { S3_BUCKET: env.S3_BUCKET || 'image-upload-staging' })
+    log(`S3 (versitygw) at ${s3.url}, bucket ${env.S3_BUCKET} (data in .data/dev/s3)`)
+  }
   const state: Record<string, string> = { REDIS_URL: env.REDIS_URL!, MONGODB_URL: env.MONGODB_URL! }
+  const pidKeys: Record<string, string> = { redis: 'REDIS_PID', ferretdb: 'FERRETDB_PID', versitygw: 'S3_PID' }
   for (const s of services) {
-    state[`${s.name === 'redis' ? 'REDIS' : 'FERRETDB'}_PID`] = String(s.process.pid)
+    state[pidKeys[s.name]!] = String(s.process.pid)
     if (s.postgres) Object.assign(state, { POSTGRES_URL: s.postgres.url, POSTGRES_PID: String(s.postgres.process.pid) })
   }
   await writeDevState(state)
