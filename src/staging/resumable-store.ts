@@ -90,6 +90,11 @@ export interface ResumableStoreOptions {
   acceptedTtlMs: number
   /** The Upload-Checksum of the request being served, if any (the HTTP layer knows it). */
   expectedChecksum?: () => ExpectedChecksum | undefined
+  /**
+   * The size of an upload the request being served refused (not an image) and forgot: tus reads
+   * it once more after its creation-with-upload hook, and must find it whole, not gone.
+   */
+  refusedHere?: (id: string) => number | undefined
 }
 
 /**
@@ -104,11 +109,13 @@ export class ResumableStore extends DataStore {
   readonly #entries: RedisEntries
   readonly #expirationMs: number
   readonly #expectedChecksum: () => ExpectedChecksum | undefined
+  readonly #refusedHere: (id: string) => number | undefined
 
   constructor (options: ResumableStoreOptions) {
     super()
     this.#expirationMs = options.expirationMs
     this.#expectedChecksum = options.expectedChecksum ?? (() => undefined)
+    this.#refusedHere = options.refusedHere ?? (() => undefined)
     // An unfinished upload's state outlives its expiry (so it answers 410, and the sweeper finds
     // its bytes); an accepted one lasts as long as an Idempotency-Key.
     this.#entries = new RedisEntries(options.redis, `${options.prefix}:resumable:`,
@@ -160,7 +167,11 @@ export class ResumableStore extends DataStore {
 
   override async getUpload (id: string): Promise<Upload> {
     const entry = await this.#entries.get(id)
-    if (!entry) throw ERRORS.FILE_NOT_FOUND
+    if (!entry) {
+      const refused = this.#refusedHere(id)
+      if (refused !== undefined) return new Upload({ id, size: refused, offset: refused })
+      throw ERRORS.FILE_NOT_FOUND
+    }
     // Complete and handed on; without a creation date tus applies no expiry to it.
     if (entry.accepted) return new Upload({ id, size: entry.size, offset: entry.size ?? 0, metadata: entry.metadata })
     const offset = await this.#bytes.received(id)

@@ -154,6 +154,16 @@ t.test('a non-image is refused at the last PATCH: 415, nothing staged or queued'
   t.equal((await tusOffset(base + location)).status, 404, 'the upload is gone')
 })
 
+t.test('creation-with-upload of a whole non-image: 415 at once, nothing kept', async t => {
+  const { base, config } = await serve(t)
+  const text = Buffer.from('this is not an image, whatever its name says.'.repeat(100))
+  const res = await tusCreate(base, { length: text.length, body: text, filename: 'photo.jpg' })
+  t.equal(res.status, 415)
+  t.same(await res.json(), { message: "File 'photo.jpg' is not an image (JPEG, PNG, GIF, WebP, BMP, TIFF, HEIC/HEIF or AVIF)." })
+  t.same(await staged(config), [], 'nothing left in the staging area')
+  t.equal(await jobCount(config), 0, 'nothing queued')
+})
+
 t.test('creation-with-upload: the whole file in the POST answers with the result and the Location', async t => {
   const { base } = await serve(t)
   const png = randomPng(3000)

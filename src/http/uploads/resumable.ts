@@ -40,6 +40,8 @@ export interface TusCall {
   releaseKey?: () => Promise<void>
   /** Ends the idle cut-off once the body is in (the last PATCH then waits for the worker). */
   disarmIdle: () => void
+  /** The upload this request refused (not an image, or empty) and forgot, with its size. */
+  refused?: { id: string, size: number }
 }
 
 export type Settled =
@@ -111,7 +113,11 @@ export async function createResumable (fastify: FastifyInstance): Promise<Resuma
     prefix: queuePrefix,
     expirationMs: upload.resumableTtlMs,
     acceptedTtlMs: upload.idempotencyTtlSeconds * 1000,
-    expectedChecksum: () => calls.getStore()?.checksum
+    expectedChecksum: () => calls.getStore()?.checksum,
+    refusedHere: id => {
+      const refused = calls.getStore()?.refused
+      return refused?.id === id ? refused.size : undefined
+    }
   })
   const subscriber = blockingConnection(redisUrl, 'api-resumable-locks', err => { fastify.log.warn({ err: err.message }, 'redis connection error') })
   const locker = new RedisLocker(redis, subscriber, {
@@ -169,6 +175,8 @@ export async function createResumable (fastify: FastifyInstance): Promise<Resuma
     } catch (err) {
       if (!(err instanceof NotAnImageError) && !(err instanceof EmptyFileError)) throw err
       await store.forget(entry.id)
+      const call = calls.getStore()
+      if (call) call.refused = { id: entry.id, size: entry.size ?? 0 }
       await rm(staged, { force: true })
       const name = entry.metadata?.filename ?? ''
       return err instanceof NotAnImageError
