@@ -222,6 +222,8 @@ async function main (): Promise<void> {
     log(`S3 (versitygw) at ${s3.url}, bucket ${env.S3_BUCKET} (data in .data/dev/s3)`)
   }
   const state: Record<string, string> = { REDIS_URL: env.REDIS_URL!, MONGODB_URL: env.MONGODB_URL! }
+  // A second terminal's `npm start` / `npm run worker` with STAGING=s3 finds the same bucket.
+  if (s3Port) Object.assign(state, { S3_ENDPOINT: env.S3_ENDPOINT!, S3_BUCKET: env.S3_BUCKET!, S3_ACCESS_KEY_ID: env.S3_ACCESS_KEY_ID!, S3_SECRET_ACCESS_KEY: env.S3_SECRET_ACCESS_KEY! })
   const pidKeys: Record<string, string> = { redis: 'REDIS_PID', ferretdb: 'FERRETDB_PID', versitygw: 'S3_PID' }
   for (const s of services) {
     state[pidKeys[s.name]!] = String(s.process.pid)

@@ -35,9 +35,9 @@ source scripts/bootstrap.sh
 
 note () { printf '\033[1m[run]\033[0m %s\n' "$*" >&2; }
 
-# The commands that reach the service's databases use the running `npm run dev`'s Redis and
-# FerretDB (its .data/dev/services.env) for whichever of REDIS_URL / MONGODB_URL is set neither in
-# the environment nor in .env. A file left by a dev launcher that is gone is ignored.
+# The commands that reach the service's databases use the running `npm run dev`'s Redis, FerretDB
+# and S3 server (its .data/dev/services.env) for whichever of REDIS_URL / MONGODB_URL / S3_* is
+# set neither in the environment nor in .env. A file left by a dev launcher that is gone is ignored.
 use_dev_services () {
   local file=.data/dev/services.env pid key value used=()
   [ -f "$file" ] || return 0
@@ -47,12 +47,13 @@ use_dev_services () {
     note "ignoring $file: the npm run dev that wrote it (pid ${pid:-?}) is no longer running"
     return 0
   fi
-  for key in REDIS_URL MONGODB_URL; do
+  # The S3 settings are there when it runs an S3 server of its own (STAGING=s3).
+  for key in REDIS_URL MONGODB_URL S3_ENDPOINT S3_BUCKET S3_ACCESS_KEY_ID S3_SECRET_ACCESS_KEY; do
     { [ -n "${!key:-}" ] || set_in_dotenv "$key"; } && continue
     value=$(sed -n "s/^$key=//p" "$file")
     [ -n "$value" ] || continue
     export "$key=$value"
-    used+=("$key=$value")
+    if [ "$key" = S3_SECRET_ACCESS_KEY ]; then used+=("$key"); else used+=("$key=$value"); fi
   done
   [ ${#used[@]} -eq 0 ] || note "using the running npm run dev's services: ${used[*]}"
 }
