@@ -2,6 +2,7 @@ import type { FastifyError } from 'fastify'
 import { HttpError } from '../core/http-error.ts'
 import { isDatabaseUnavailable } from '../models/connect.ts'
 import { isRedisUnavailable } from '../queue/redis.ts'
+import { StagingUnavailableError } from '../staging/s3-staging.ts'
 
 export interface ErrorAnswer {
   status: number
@@ -32,7 +33,7 @@ export function answerFor (error: FastifyError, wording: ErrorWording): ErrorAns
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
     return { status: error.statusCode, message: error.message, headers: {}, kind: 'client' }
   }
-  if (isDatabaseUnavailable(error) || isRedisUnavailable(error)) {
+  if (isDatabaseUnavailable(error) || isRedisUnavailable(error) || error instanceof StagingUnavailableError) {
     return { status: 503, message: wording.unavailable, headers: { 'retry-after': RETRY_AFTER_SECONDS }, kind: 'unavailable' }
   }
   return { status: 500, message: wording.internal, headers: {}, kind: 'internal' }

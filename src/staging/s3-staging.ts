@@ -11,7 +11,7 @@ import { Upload } from '@aws-sdk/lib-storage'
 import type { S3StagingSettings } from '../config.ts'
 import { MANIFEST_SUFFIX } from './manifest.ts'
 import { PARTIAL_SUFFIX, removeStaged } from './staged-files.ts'
-import type { StagingArea, StagedRef } from './staging-area.ts'
+import type { AcceptedFile, StagingArea, StagedRef } from './staging-area.ts'
 
 // STAGING=s3: accepted files wait in a bucket, so API and worker machines share no disk. Each
 // file is `<S3_PREFIX><upload id>`, its manifest travelling with it as the object's metadata (one
@@ -38,6 +38,11 @@ export function s3Client (settings: S3StagingSettings): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED'
   })
+}
+
+/** The bucket could not take an accepted file (S3 unreachable, or refusing): the client may retry. */
+export class StagingUnavailableError extends Error {
+  override name = 'StagingUnavailableError'
 }
 
 /** S3's "no such key / bucket", whichever way the server words it. */
@@ -116,6 +121,20 @@ export function s3Area (settings: S3StagingSettings, scratchDir: string, client 
     }
   }
 
+  /** One accepted file into the bucket: bytes with their manifest, or the manifest after them. */
+  async function keepOne ({ uploadId, localPath, manifest }: AcceptedFile): Promise<void> {
+    const { size } = await stat(localPath)
+    const json = JSON.stringify(manifest)
+    const inline = Buffer.from(json).toString('base64url')
+    if (inline.length <= METADATA_MANIFEST_MAX) {
+      await put(keyOf(uploadId), localPath, size, { [MANIFEST_METADATA_KEY]: inline })
+    } else {
+      await put(keyOf(uploadId), localPath, size, {})
+      await client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(uploadId) + MANIFEST_SUFFIX, Body: json, ContentType: 'application/json' }))
+    }
+    await rm(localPath, { force: true })
+  }
+
   async function deleteKeys (keys: string[]): Promise<void> {
     for (let i = 0; i < keys.length; i += 1000) {
       const { Errors } = await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys.slice(i, i + 1000).map(Key => ({ Key })), Quiet: true } }))
@@ -127,18 +146,11 @@ export function s3Area (settings: S3StagingSettings, scratchDir: string, client 
     kind: 's3',
     stagedPathOf: id => urlPrefix + keyOf(id),
     keep: async files => {
-      await Promise.all(files.map(async ({ uploadId, localPath, manifest }) => {
-        const { size } = await stat(localPath)
-        const json = JSON.stringify(manifest)
-        const inline = Buffer.from(json).toString('base64url')
-        if (inline.length <= METADATA_MANIFEST_MAX) {
-          await put(keyOf(uploadId), localPath, size, { [MANIFEST_METADATA_KEY]: inline })
-        } else {
-          await put(keyOf(uploadId), localPath, size, {})
-          await client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(uploadId) + MANIFEST_SUFFIX, Body: json, ContentType: 'application/json' }))
-        }
-        await rm(localPath, { force: true })
-      }))
+      try {
+        await Promise.all(files.map(keepOne))
+      } catch (err) {
+        throw new StagingUnavailableError(`S3 staging: ${(err as Error).message}`, { cause: err })
+      }
     },
     readManifest: id => manifestOf(keyOf(id)),
     holds: async ref => {

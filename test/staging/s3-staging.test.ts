@@ -16,12 +16,13 @@ import { ensureDir } from '../../src/staging/staged-files.ts'
 import { openStagingArea, type StagingArea } from '../../src/staging/staging-area.ts'
 import { REQUEUE_AGE_MS, sweepStaging } from '../../src/worker/staging-janitor.ts'
 import { openDatabase } from '../../src/models/connect.ts'
+import { freePort } from '../../scripts/lib/services.ts'
 import { waitFor } from '../../scripts/lib/wait-for.ts'
 import { build, startWorker } from '../helpers/build.ts'
 import { s3StagingEnv, testEnv } from '../helpers/config.ts'
 import { fakeJpeg, randomPng } from '../helpers/images.ts'
 import { uploadForm } from '../helpers/multipart.ts'
-import { stagedFiles } from '../helpers/queue.ts'
+import { jobCount, stagedFiles } from '../helpers/queue.ts'
 import { tusCreated, tusOffset, tusPatch } from '../helpers/tus.ts'
 
 // STAGING=s3 against a real S3 server (versitygw, started by `npm test`). The API and the worker
@@ -181,4 +182,18 @@ t.test('STAGING=s3: what dead or silent clients and processes leave in the bucke
   await writeFile(join(api.stagingDir, 'being-received.partial'), 'x')
   t.equal(await sweepScratch(api.stagingDir), 1)
   t.same(await readdir(api.stagingDir), ['being-received.partial'], 'a file in use stays')
+})
+
+t.test('STAGING=s3 with S3 unreachable: readiness says so, an upload gets 503 and leaves nothing behind', async t => {
+  const { config } = await testEnv(t, { ...s3StagingEnv(), S3_ENDPOINT: `http://127.0.0.1:${await freePort()}` })
+  const app = await build(t, config)
+  const ready = await app.inject({ method: 'GET', url: '/health/ready' })
+  t.equal(ready.statusCode, 503)
+  t.equal(ready.json().checks.staging, 'unreachable')
+  const res = await app.inject({ method: 'POST', url: '/api/upload/', ...uploadForm('5550003', [{ filename: 'a.png', content: randomPng(2000) }]) })
+  t.equal(res.statusCode, 503, res.body)
+  t.equal(res.headers['retry-after'], '5')
+  t.same(res.json(), { message: 'The service is temporarily unavailable. Please retry shortly.' })
+  t.same(await stagedFiles(config), [], 'the received file is gone from the scratch directory')
+  t.equal(await jobCount(config), 0, 'nothing queued')
 })
