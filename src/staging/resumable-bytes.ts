@@ -11,7 +11,7 @@ import { ERRORS, type KvStore, type Upload } from '@tus/utils'
 import type { S3StagingSettings } from '../config.ts'
 import type { ExpectedChecksum } from '../core/upload-checksum.ts'
 import { newUploadId } from '../core/upload-id.ts'
-import { downloadObject, isNotFound } from './s3-staging.ts'
+import { downloadObject, isNotFound, StagingUnavailableError } from './s3-staging.ts'
 import { PARTIAL_SUFFIX } from './staged-files.ts'
 
 // Where the bytes of a resumable (tus) upload grow until it is complete: a directory every API
@@ -137,10 +137,14 @@ export class S3Bytes implements ResumableBytes {
   }
 
   create (upload: Upload): Promise<Upload> {
-    return this.#store.create(upload)
+    return whenReachable(() => this.#store.create(upload))
   }
 
-  async write (readable: Readable, id: string, offset: number, expected: ExpectedChecksum | undefined): Promise<number> {
+  write (readable: Readable, id: string, offset: number, expected: ExpectedChecksum | undefined): Promise<number> {
+    return whenReachable(() => this.#write(readable, id, offset, expected))
+  }
+
+  async #write (readable: Readable, id: string, offset: number, expected: ExpectedChecksum | undefined): Promise<number> {
     if (!expected) return this.#store.write(readable, id, offset)
     const spool = join(this.#spoolDir, `tus-${newUploadId()}${PARTIAL_SUFFIX}`)
     try {
@@ -190,6 +194,19 @@ export class S3Bytes implements ResumableBytes {
       token = page.IsTruncated === true ? page.NextContinuationToken : undefined
     } while (token !== undefined)
     return [...ids]
+  }
+}
+
+/**
+ * S3 failing (unreachable, refusing) is the service unavailable, a 503 the client retries; tus's
+ * own answers (no such upload, a checksum mismatch) are not Errors and pass as they are.
+ */
+async function whenReachable<T> (work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (err) {
+    if (err instanceof Error && !(err instanceof StagingUnavailableError)) throw new StagingUnavailableError(`S3 staging: ${err.message}`, { cause: err })
+    throw err
   }
 }
 

@@ -23,7 +23,7 @@ import { s3StagingEnv, testEnv } from '../helpers/config.ts'
 import { fakeJpeg, randomPng } from '../helpers/images.ts'
 import { uploadForm } from '../helpers/multipart.ts'
 import { jobCount, stagedFiles } from '../helpers/queue.ts'
-import { tusCreated, tusOffset, tusPatch } from '../helpers/tus.ts'
+import { tusCreate, tusCreated, tusOffset, tusPatch } from '../helpers/tus.ts'
 
 // STAGING=s3 against a real S3 server (versitygw, started by `npm test`). The API and the worker
 // get staging directories of their own, as on two machines: the bytes can only travel by S3.
@@ -196,4 +196,8 @@ t.test('STAGING=s3 with S3 unreachable: readiness says so, an upload gets 503 an
   t.same(res.json(), { message: 'The service is temporarily unavailable. Please retry shortly.' })
   t.same(await stagedFiles(config), [], 'the received file is gone from the scratch directory')
   t.equal(await jobCount(config), 0, 'nothing queued')
+  // A resumable upload cannot start either: its bytes would grow in the bucket.
+  const tus = await tusCreate(await listening(t, config), { length: 2000 })
+  t.equal(tus.status, 503)
+  t.same(await tus.json(), { message: 'The service is temporarily unavailable. Please retry shortly.' })
 })
