@@ -33,8 +33,9 @@ export function s3Client (settings: S3StagingSettings): S3Client {
     ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
     ...(settings.credentials === undefined ? {} : { credentials: settings.credentials }),
     forcePathStyle: settings.forcePathStyle,
-    // Checksums only where S3 demands them (DeleteObjects): many S3-compatible servers refuse the
-    // SDK's default aws-chunked bodies with trailing checksums, and TCP and TLS guard the bytes.
+    // Checksums only where S3 demands them (DeleteObjects): the SDK's default, a checksum trailer
+    // on every upload (aws-chunked bodies), costs CPU per PUT and is not understood by every
+    // S3-compatible server. The Dropbox content hash checks what is finally stored.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED'
   })
