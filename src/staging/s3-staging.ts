@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import type { S3StagingSettings } from '../config.ts'
+import { DropboxContentHasher } from '../core/content-hash.ts'
 import { MANIFEST_SUFFIX } from './manifest.ts'
 import { PARTIAL_SUFFIX, removeStaged } from './staged-files.ts'
 import type { AcceptedFile, StagingArea, StagedRef } from './staging-area.ts'
@@ -66,9 +67,10 @@ export async function ensureBucket (client: S3Client, bucket: string): Promise<v
 
 /**
  * Streams an object into `path` (through `<path>.partial`, renamed once whole); false when there
- * is no such object.
+ * is no such object. With `contentHash` (Dropbox's, taken when the file was received) bytes that
+ * changed on the way are refused, and the caller's retry fetches them again.
  */
-export async function downloadObject (client: S3Client, bucket: string, key: string, path: string): Promise<boolean> {
+export async function downloadObject (client: S3Client, bucket: string, key: string, path: string, contentHash?: string): Promise<boolean> {
   let body: Readable
   try {
     body = (await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as Readable
@@ -77,8 +79,17 @@ export async function downloadObject (client: S3Client, bucket: string, key: str
     throw err
   }
   const partial = path + PARTIAL_SUFFIX
+  const hasher = new DropboxContentHasher()
   try {
-    await pipeline(body, createWriteStream(partial))
+    await pipeline(body, async function * (source: AsyncIterable<Buffer>) {
+      for await (const chunk of source) {
+        hasher.update(chunk)
+        yield chunk
+      }
+    }, createWriteStream(partial))
+    if (contentHash !== undefined && hasher.digest() !== contentHash) {
+      throw new StagingUnavailableError(`S3 staging: the bytes of ${key} are not those received (content hash differs)`)
+    }
     await rename(partial, path)
   } catch (err) {
     await rm(partial, { force: true })
@@ -165,7 +176,7 @@ export function s3Area (settings: S3StagingSettings, scratchDir: string, client 
     },
     localCopy: async ref => {
       const path = scratchOf(ref.uploadId)
-      return await downloadObject(client, bucket, keyOfRef(ref), path) ? path : undefined
+      return await downloadObject(client, bucket, keyOfRef(ref), path, ref.contentHash) ? path : undefined
     },
     remove: async refs => {
       if (refs.length === 0) return

@@ -14,6 +14,8 @@ import { ensureDir, removeStaged } from './staged-files.ts'
 export interface StagedRef {
   uploadId: string
   stagedPath: string
+  /** Dropbox's content hash of the bytes as received: a copy fetched from S3 is checked against it. */
+  contentHash?: string
 }
 
 export interface AcceptedFile {

@@ -35,6 +35,8 @@ t.test(`${APIS} APIs and ${WORKERS} workers sharing no directory: ${UPLOADS} upl
     RATE_LIMIT_LOOKUPS_PER_MINUTE: '0',
     // The upload pipeline is what is counted here; variants have tests of their own.
     VARIANTS_ENABLED: 'false',
+    // The default wait, not the tests' shorter one: a busy machine still answers most with 200.
+    UPLOAD_WAIT_MS: '120000',
     // The killed worker's jobs are taken over within seconds.
     WORKER_LOCK_MS: '1000',
     WORKER_STALLED_CHECK_MS: '1000'
@@ -66,15 +68,17 @@ t.test(`${APIS} APIs and ${WORKERS} workers sharing no directory: ${UPLOADS} upl
     }
   }))
   t.equal(workers[0]!.process.signalCode, 'SIGKILL', 'worker 1 was killed part-way')
-  t.same(Object.fromEntries(statuses), { 200: UPLOADS }, 'every upload answered 200: stored')
+  // 200 (stored), or on a machine too busy for the wait, 202 (accepted, still being stored).
+  t.same([...statuses.keys()].filter(status => status !== 200 && status !== 202), [], 'every upload answered 200 or 202')
   t.equal(ids.size, UPLOADS, 'each with an upload id of its own')
 
+  const db = await createConnection(env.MONGODB_URL!).asPromise()
+  t.teardown(() => db.close())
+  await waitFor(async () => await db.collection('images').countDocuments() >= UPLOADS, { what: 'every upload to be recorded', timeoutMs: 120_000 })
+  t.equal(await db.collection('images').countDocuments(), UPLOADS, 'one record per upload')
   const files = emulator.files()
   t.equal(files.length, UPLOADS, 'Dropbox holds each file once')
   t.equal(new Set(files.map(f => f.content_hash)).size, UPLOADS, 'and no content twice')
-  const db = await createConnection(env.MONGODB_URL!).asPromise()
-  t.teardown(() => db.close())
-  t.equal(await db.collection('images').countDocuments(), UPLOADS, 'one record per upload')
 
   // The staged objects go once their record is written (the answer may come just before).
   const config = loadConfig(env)

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readdir, readFile, utimes, writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
+import { CreateMultipartUploadCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3'
 import { Queue } from 'bullmq'
 import { Redis } from 'ioredis'
 import { pino } from 'pino'
@@ -200,4 +200,28 @@ t.test('STAGING=s3 with S3 unreachable: readiness says so, an upload gets 503 an
   const tus = await tusCreate(await listening(t, config), { length: 2000 })
   t.equal(tus.status, 503)
   t.same(await tus.json(), { message: 'The service is temporarily unavailable. Please retry shortly.' })
+})
+
+t.test('STAGING=s3: bytes that changed in the bucket are never stored', async t => {
+  const { api, worker, dataDir } = await s3Setup(t, { UPLOAD_WAIT_MS: '1000', JOB_ATTEMPTS: '1' })
+  const app = await build(t, api)
+  const res = await app.inject({ method: 'POST', url: '/api/upload/', ...uploadForm('5550004', [{ filename: 'kept.png', content: randomPng(2500) }]) })
+  t.equal(res.statusCode, 202, res.body)
+  const uploadId = res.json().results[0].upload_id as string
+  // Something changes the object's bytes (its manifest kept): the worker's copy no longer matches.
+  const settings = api.s3Staging!
+  const client = s3Client(settings)
+  t.teardown(() => client.destroy())
+  const key = `${settings.prefix}${uploadId}`
+  const { Metadata } = await client.send(new HeadObjectCommand({ Bucket: settings.bucket, Key: key }))
+  await client.send(new PutObjectCommand({ Bucket: settings.bucket, Key: key, Body: randomPng(2500), Metadata }))
+
+  await startWorker(t, worker)
+  const status = await waitFor(async () => {
+    const answer = (await app.inject({ method: 'GET', url: `/api/uploads/${uploadId}` })).json()
+    return answer.status === 'pending' ? undefined : answer as { status: string, error: string }
+  }, { what: 'the upload to end' })
+  t.equal(status.status, 'failed')
+  t.match(status.error, /content hash differs/)
+  t.same(await readdir(join(dataDir, '5550004')).catch(() => []), [], 'nothing stored')
 })
