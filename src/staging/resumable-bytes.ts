@@ -11,7 +11,7 @@ import { ERRORS, type KvStore, type Upload } from '@tus/utils'
 import type { S3StagingSettings } from '../config.ts'
 import type { ExpectedChecksum } from '../core/upload-checksum.ts'
 import { newUploadId } from '../core/upload-id.ts'
-import { downloadObject, isNotFound, StagingUnavailableError } from './s3-staging.ts'
+import { downloadObject, isNotFound, s3Client, s3ClientConfig, StagingUnavailableError } from './s3-staging.ts'
 import { PARTIAL_SUFFIX } from './staged-files.ts'
 
 // Where the bytes of a resumable (tus) upload grow until it is complete: a directory every API
@@ -38,6 +38,7 @@ export interface ResumableBytes {
   remove: (id: string) => Promise<void>
   /** Ids of uploads whose bytes are older than `ageMs`, for the sweep of bytes whose state is gone. */
   olderThan: (ageMs: number, now: number) => Promise<string[]>
+  close: () => void
 }
 
 /** The bytes in `<STAGING_DIR>/resumable/<id>`: a rename to `<STAGING_DIR>/<id>` stays on one filesystem. */
@@ -95,6 +96,8 @@ export class DirectoryBytes implements ResumableBytes {
     await rm(this.#path(id), { force: true })
   }
 
+  close (): void {}
+
   async olderThan (ageMs: number, now: number): Promise<string[]> {
     const ids: string[] = []
     for (const name of await readdir(this.directory).catch(() => [])) {
@@ -117,20 +120,12 @@ export class S3Bytes implements ResumableBytes {
   readonly #bucket: string
   readonly #spoolDir: string
 
-  constructor (settings: S3StagingSettings, client: S3Client, spoolDir: string) {
-    this.#client = client
+  constructor (settings: S3StagingSettings, spoolDir: string) {
+    this.#client = s3Client(settings)
     this.#bucket = settings.bucket
     this.#spoolDir = spoolDir
     this.#store = new S3Store({
-      s3ClientConfig: {
-        bucket: settings.bucket,
-        region: settings.region,
-        ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
-        ...(settings.credentials === undefined ? {} : { credentials: settings.credentials }),
-        forcePathStyle: settings.forcePathStyle,
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED'
-      },
+      s3ClientConfig: { bucket: settings.bucket, ...s3ClientConfig(settings) },
       // Expiry is ours (resumable-store.ts), from the state in Redis: no object tags needed.
       useTags: false
     })
@@ -138,6 +133,10 @@ export class S3Bytes implements ResumableBytes {
 
   create (upload: Upload): Promise<Upload> {
     return whenReachable(() => this.#store.create(upload))
+  }
+
+  close (): void {
+    this.#client.destroy()
   }
 
   write (readable: Readable, id: string, offset: number, expected: ExpectedChecksum | undefined): Promise<number> {

@@ -1,9 +1,8 @@
 import { join } from 'node:path'
 import type { Readable } from 'node:stream'
-import type { S3Client } from '@aws-sdk/client-s3'
 import { DataStore, ERRORS, Upload, type KvStore } from '@tus/utils'
 import type { Redis } from 'ioredis'
-import type { S3StagingSettings } from '../config.ts'
+import type { Config, S3StagingSettings } from '../config.ts'
 import type { ImageType } from '../core/image-type.ts'
 import type { ExpectedChecksum } from '../core/upload-checksum.ts'
 import { DirectoryBytes, S3Bytes, type ResumableBytes } from './resumable-bytes.ts'
@@ -76,8 +75,8 @@ class RedisEntries implements KvStore<ResumableEntry> {
 
 export interface ResumableStoreOptions {
   stagingDir: string
-  /** STAGING=s3: the bytes go to this bucket, through this client. */
-  s3?: { settings: S3StagingSettings, client: S3Client }
+  /** STAGING=s3: the bytes go to this bucket. */
+  s3?: S3StagingSettings
   redis: Redis
   /** QUEUE_PREFIX: the states are `<prefix>:resumable:<upload id>`. */
   prefix: string
@@ -121,9 +120,27 @@ export class ResumableStore extends DataStore {
     this.#entries = new RedisEntries(options.redis, `${options.prefix}:resumable:`,
       entry => entry.accepted ? options.acceptedTtlMs : 2 * options.expirationMs + 60_000)
     this.#bytes = options.s3
-      ? new S3Bytes(options.s3.settings, options.s3.client, options.stagingDir)
+      ? new S3Bytes(options.s3, options.stagingDir)
       : new DirectoryBytes(join(options.stagingDir, RESUMABLE_DIR), this.#entries as unknown as KvStore<Upload>)
     this.extensions = ['creation', 'creation-with-upload', 'termination', 'expiration', 'checksum']
+  }
+
+  /** The store the settings describe (API: with the hooks of the request being served; workers: to sweep). */
+  static fromConfig (config: Config, redis: Redis, hooks: Pick<ResumableStoreOptions, 'expectedChecksum' | 'refusedHere'> = {}): ResumableStore {
+    return new ResumableStore({
+      stagingDir: config.stagingDir,
+      ...(config.s3Staging ? { s3: config.s3Staging } : {}),
+      redis,
+      prefix: config.queuePrefix,
+      expirationMs: config.upload.resumableTtlMs,
+      acceptedTtlMs: config.upload.idempotencyTtlSeconds * 1000,
+      ...hooks
+    })
+  }
+
+  /** Closes the S3 connections (STAGING=s3). */
+  close (): void {
+    this.#bytes.close()
   }
 
   /** Bytes received so far of an upload not yet accepted; undefined: none (gone). */

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import {
   AbortMultipartUploadCommand, CreateBucketCommand, DeleteObjectsCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand,
-  ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException
+  ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException, type S3ClientConfig
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import type { S3StagingSettings } from '../config.ts'
@@ -28,8 +28,9 @@ const PART_BYTES = 8 * 1024 * 1024
 const METADATA_MANIFEST_MAX = 1800
 const MANIFEST_METADATA_KEY = 'manifest'
 
-export function s3Client (settings: S3StagingSettings): S3Client {
-  return new S3Client({
+/** The client settings of every S3 client of the staging area (ours, and @tus/s3-store's). */
+export function s3ClientConfig (settings: S3StagingSettings): S3ClientConfig {
+  return {
     region: settings.region,
     ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
     ...(settings.credentials === undefined ? {} : { credentials: settings.credentials }),
@@ -39,7 +40,11 @@ export function s3Client (settings: S3StagingSettings): S3Client {
     // S3-compatible server. The Dropbox content hash checks what is finally stored.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED'
-  })
+  }
+}
+
+export function s3Client (settings: S3StagingSettings): S3Client {
+  return new S3Client(s3ClientConfig(settings))
 }
 
 /** The bucket could not take an accepted file (S3 unreachable, or refusing): the client may retry. */
@@ -165,15 +170,6 @@ export function s3Area (settings: S3StagingSettings, scratchDir: string, client 
       }
     },
     readManifest: id => manifestOf(keyOf(id)),
-    holds: async ref => {
-      try {
-        await client.send(new HeadObjectCommand({ Bucket: bucket, Key: keyOfRef(ref) }))
-        return true
-      } catch (err) {
-        if (isNotFound(err)) return false
-        throw err
-      }
-    },
     localCopy: async ref => {
       const path = scratchOf(ref.uploadId)
       return await downloadObject(client, bucket, keyOfRef(ref), path, ref.contentHash) ? path : undefined

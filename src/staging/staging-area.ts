@@ -40,8 +40,6 @@ export interface StagingArea {
   keep: (files: AcceptedFile[]) => Promise<void>
   /** The manifest of an accepted file, or undefined when there is none. */
   readManifest: (uploadId: string) => Promise<unknown>
-  /** Whether the staged bytes of an accepted file are still there. */
-  holds: (ref: StagedRef) => Promise<boolean>
   /** A path on this machine with the staged bytes (a worker's download, from S3); undefined: gone. */
   localCopy: (ref: StagedRef) => Promise<string | undefined>
   /** Removes bytes and manifest, wherever they are (this process's copy included). */
@@ -77,7 +75,6 @@ export function directoryArea (dir: string): StagingArea {
     stagedPathOf: (_id, localPath) => localPath,
     keep: async files => { await Promise.all(files.map(f => writeManifest(f.localPath, f.manifest))) },
     readManifest: id => readManifest(join(dir, id)),
-    holds: async ref => (await stat(ref.stagedPath).catch(() => undefined))?.isFile() === true,
     localCopy: async ref => (await stat(ref.stagedPath).catch(() => undefined))?.isFile() === true ? ref.stagedPath : undefined,
     remove: refs => removeStaged(refs.map(r => r.stagedPath)),
     entries: async function * () {

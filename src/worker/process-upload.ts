@@ -1,10 +1,10 @@
-import { rm } from 'node:fs/promises'
 import { RateLimitError, UnrecoverableError, type Job } from 'bullmq'
 import type { Logger } from 'pino'
 import { recordId, type ImageModel } from '../models/image.ts'
 import type { UploadJobData, UploadJobResult } from '../queue/upload-jobs.ts'
 import { StoragePermanentError, StorageRateLimitError } from '../storage/errors.ts'
 import type { Storage } from '../storage/storage.ts'
+import { removeFile } from '../staging/staged-files.ts'
 import type { StagingArea } from '../staging/staging-area.ts'
 import { isUploadId } from '../core/upload-id.ts'
 import { COMMITTING_TTL_MS } from '../queue/dropbox-sync-state.ts'
@@ -69,7 +69,7 @@ export async function processUpload (job: UploadJob, deps: UploadDeps): Promise<
     return result
   } finally {
     // A download is this attempt's alone; the next one fetches its own.
-    if (localPath !== data.stagedPath) await rm(localPath, { force: true })
+    if (localPath !== data.stagedPath) await removeFile(localPath)
   }
 }
 

@@ -2,7 +2,6 @@ import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import type { Config } from '../config.ts'
 import { ResumableStore } from '../staging/resumable-store.ts'
-import { s3Client } from '../staging/s3-staging.ts'
 import { SWEEP_INTERVAL_MS } from './staging-janitor.ts'
 
 /**
@@ -12,16 +11,8 @@ import { SWEEP_INTERVAL_MS } from './staging-janitor.ts'
  * sweeping at once remove nothing twice. Returns a function that stops it.
  */
 export function startResumableJanitor (config: Config, redis: Redis, logger: Logger): () => void {
-  const { stagingDir, queuePrefix, upload, s3Staging } = config
-  const s3 = s3Staging && { settings: s3Staging, client: s3Client(s3Staging) }
-  const store = new ResumableStore({
-    stagingDir,
-    ...(s3 ? { s3 } : {}),
-    redis,
-    prefix: queuePrefix,
-    expirationMs: upload.resumableTtlMs,
-    acceptedTtlMs: upload.idempotencyTtlSeconds * 1000
-  })
+  const { upload } = config
+  const store = ResumableStore.fromConfig(config, redis)
   let running = false
   const sweep = (): void => {
     if (running) return
@@ -35,6 +26,6 @@ export function startResumableJanitor (config: Config, redis: Redis, logger: Log
   const timer = setInterval(sweep, Math.max(1000, Math.min(SWEEP_INTERVAL_MS, upload.resumableTtlMs / 2))).unref()
   return () => {
     clearInterval(timer)
-    s3?.client.destroy()
+    store.close()
   }
 }

@@ -11,7 +11,6 @@ import { isUploadId, newUploadId } from '../../core/upload-id.ts'
 import { answerFor, type ErrorWording } from '../../plugins/error-policy.ts'
 import { blockingConnection } from '../../queue/redis.ts'
 import { inspectFile } from '../../staging/inspect-file.ts'
-import { s3Client } from '../../staging/s3-staging.ts'
 import { RedisLocker } from '../../staging/resumable-lock.ts'
 import { ResumableStore, type AcceptedBytes, type ResumableEntry } from '../../staging/resumable-store.ts'
 import { EmptyFileError, NotAnImageError } from '../../staging/staged-files.ts'
@@ -100,19 +99,12 @@ class JsonErrorServer extends Server {
 
 export async function createResumable (fastify: FastifyInstance): Promise<Resumable> {
   const { config } = fastify
-  const { upload, stagingDir, redisUrl, queuePrefix, s3Staging } = config
+  const { upload, stagingDir, redisUrl, queuePrefix } = config
   const { redis, waiter, find } = fastify.uploadQueue
   const calls = new AsyncLocalStorage<TusCall>()
   const messages = tusMessages(upload.maxFileBytes)
 
-  const s3 = s3Staging && { settings: s3Staging, client: s3Client(s3Staging) }
-  const store = new ResumableStore({
-    stagingDir,
-    ...(s3 ? { s3 } : {}),
-    redis,
-    prefix: queuePrefix,
-    expirationMs: upload.resumableTtlMs,
-    acceptedTtlMs: upload.idempotencyTtlSeconds * 1000,
+  const store = ResumableStore.fromConfig(config, redis, {
     expectedChecksum: () => calls.getStore()?.checksum,
     refusedHere: id => {
       const refused = calls.getStore()?.refused
@@ -127,7 +119,7 @@ export async function createResumable (fastify: FastifyInstance): Promise<Resuma
   await locker.start()
   fastify.addHook('onClose', async () => {
     subscriber.disconnect()
-    s3?.client.destroy()
+    store.close()
   })
 
   const uploadUrl = (request: FastifyRequest, id: string): string => `${request.protocol}://${request.host}${TUS_PATH}/${id}`
